@@ -1,0 +1,93 @@
+"""The S3 object store: package bytes, spec snapshots, task logs, large task records.
+
+Key layout (one place):
+  packages/<pipeline_id>/<version_id>        uploaded package bytes as received
+  specs/<pipeline_id>/<version_id>.json      the validated spec struct of that version
+  runs/<run_id>/spec.json                    the run's immutable spec snapshot
+  runs/<run_id>/tasks/<task_id>.json         a task record too large for its DynamoDB item
+  logs/<run_id>/<task_id>/<attempt>.log      task logs
+`pipelines/` is left to users: a package put there is registered by the S3 upload trigger.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from chalicelib.settings import Settings
+from chalicelib.store.errors import NotFound, StoreError
+
+
+def package_key(pipeline_id: str, version_id: str) -> str:
+    return f"packages/{pipeline_id}/{version_id}"
+
+
+def version_spec_key(pipeline_id: str, version_id: str) -> str:
+    return f"specs/{pipeline_id}/{version_id}.json"
+
+
+def run_spec_key(run_id: str) -> str:
+    return f"runs/{run_id}/spec.json"
+
+
+def task_record_key(run_id: str, task_id: str) -> str:
+    return f"runs/{run_id}/tasks/{task_id}.json"
+
+
+def log_key(run_id: str, task_id: str, attempt: int) -> str:
+    return f"logs/{run_id}/{task_id}/{attempt}.log"
+
+
+@functools.cache
+def _client():  # noqa: ANN202 - boto3 client type is dynamic
+    import boto3
+
+    return boto3.client("s3", region_name=Settings.from_env().region)
+
+
+class ObjectStore:
+    """Bytes and JSON documents in one bucket."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        try:
+            _client().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except Exception as exc:  # botocore errors never leave the store
+            raise StoreError(f"cannot write s3://{self.bucket}/{key}: {exc}") from exc
+
+    def get_bytes(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return _client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound(f"s3://{self.bucket}/{key} not found") from exc
+            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.put_bytes(key, json.dumps(value, sort_keys=True).encode(), "application/json")
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
+
+    def delete(self, key: str) -> None:
+        try:
+            _client().delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise StoreError(f"cannot delete s3://{self.bucket}/{key}: {exc}") from exc
+
+    def create_bucket(self) -> None:
+        """Create the bucket if missing (local stack and tests; the cloud uses infra/)."""
+        client = _client()
+        try:
+            client.head_bucket(Bucket=self.bucket)
+        except Exception:
+            region = client.meta.region_name
+            kwargs: dict[str, Any] = {"Bucket": self.bucket}
+            if region and region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            client.create_bucket(**kwargs)
