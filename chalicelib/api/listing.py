@@ -36,6 +36,14 @@ Scalar = str | int
 PredicateValue = Scalar | tuple[Scalar, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class SortOrder:
+    """A sort_by: one API key, ascending unless `descending`."""
+
+    field: str
+    descending: bool = False
+
+
 class FieldKind(enum.Enum):
     """How a field's values are compared."""
 
@@ -76,6 +84,11 @@ class ResourceFields:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
+
+    @property
+    def default_sort(self) -> SortOrder:
+        """created_at ascending, as KFP; the id for a resource without created_at."""
+        return SortOrder(DEFAULT_SORT_FIELD if self.get(DEFAULT_SORT_FIELD) else self.id_key)
 
 
 def _resource(
@@ -163,12 +176,6 @@ class Predicate:
 
 
 @dataclasses.dataclass(frozen=True)
-class SortOrder:
-    field: str
-    descending: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
 class Cursor:
     """The last item of the previous page: its sort value (normalised) and id."""
 
@@ -223,7 +230,7 @@ def parse_list_query(query_params: Mapping[str, str] | None, fields: ResourceFie
         return ListQuery(
             fields=fields,
             page_size=page_size,
-            sort=sort or SortOrder(DEFAULT_SORT_FIELD),
+            sort=sort or fields.default_sort,
             predicates=predicates or (),
         )
 
@@ -261,7 +268,7 @@ def parse_sort_by(raw: str, fields: ResourceFields) -> SortOrder:
     """`"field"`, `"field asc"` or `"field desc"`, case-insensitive; empty → created_at ascending."""
     parts = raw.split()
     if not parts:
-        return SortOrder(DEFAULT_SORT_FIELD)
+        return fields.default_sort
     if len(parts) > 2:
         raise InvalidArgument(f"Invalid sort_by {raw!r}: expected 'field', 'field asc' or 'field desc'")
     field = fields.get(parts[0])
@@ -316,7 +323,8 @@ def parse_filter(raw: str, fields: ResourceFields) -> tuple[Predicate, ...]:
     unknown = sorted(set(doc) - {"predicates"})
     if unknown:
         raise InvalidArgument(f"Invalid filter: unknown field {unknown[0]!r}")
-    items = doc.get("predicates") or []
+    items = doc.get("predicates")
+    items = [] if items is None else items
     if not isinstance(items, list):
         raise InvalidArgument("Invalid filter: 'predicates' must be a list")
     return tuple(_parse_predicate(item, fields) for item in items)
