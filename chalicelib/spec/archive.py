@@ -56,10 +56,10 @@ def read_zip_member(data: bytes, source: str, max_bytes: int) -> ArchiveMember:
     files = []
     for info in infos:
         _check_member_path(info.filename, source)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip was written without Unix modes
+        if kind == stat.S_IFLNK:
             raise InvalidPackage(f"{source}: archive member '{info.filename}' is a symbolic link")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise InvalidPackage(f"{source}: archive member '{info.filename}' is not a regular file")
         if not info.is_dir():
             files.append(info.filename)

@@ -98,11 +98,19 @@ def _normalize_field(field: FieldDescriptor, value: Any, path: str, problems: li
             key: _normalize_message(item, value_field.message_type, f"{path}['{key}']", problems)
             for key, item in value.items()
         }
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+    if _is_repeated(field):
         if not isinstance(value, list):
             return value
         return [_normalize_message(item, message, f"{path}[{i}]", problems) for i, item in enumerate(value)]
     return _normalize_message(value, message, path, problems)
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    # protobuf >= 6 deprecates `label` in favour of the `is_repeated` attribute.
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:
+        return field.label == FieldDescriptor.LABEL_REPEATED
+    return bool(repeated)
 
 
 def _is_well_known(descriptor: Descriptor) -> bool:

@@ -1,0 +1,105 @@
+"""Every package in KFP's compiled corpus: valid ones load, invalid ones fail with the prescribed message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import KFP_COMPILED
+
+from chalicelib.spec import InvalidPackage, load_package, spec_from_struct
+
+
+def _files(pattern: str) -> list[Path]:
+    return sorted(KFP_COMPILED.glob(pattern)) if KFP_COMPILED.is_dir() else []
+
+
+VALID = [path for path in _files("valid/**/*") if path.is_file()]
+
+
+def test_corpus_has_packages_of_every_format(kfp_compiled: Path) -> None:
+    suffixes = {path.suffix for path in VALID}
+    assert {".yaml", ".json", ".zip"} <= suffixes
+    assert len(VALID) >= 150
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda path: str(path.relative_to(KFP_COMPILED)))
+def test_valid_corpus_package_loads(path: Path) -> None:
+    package = load_package(path.read_bytes(), path.name)
+    assert package.name == package.pipeline_spec["pipelineInfo"]["name"]
+    assert package.schema_version == "2.1.0"
+    assert package.pipeline_spec["root"]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in VALID if p.suffix == ".yaml"], ids=lambda path: str(path.relative_to(KFP_COMPILED))
+)
+def test_valid_corpus_yaml_is_kept_as_written(path: Path) -> None:
+    docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    package = load_package(path.read_bytes(), path.name)
+    assert package.pipeline_spec == docs[0]
+    assert package.platform_spec == (docs[1] if len(docs) > 1 else None)
+    assert spec_from_struct(json.loads(package.to_json_bytes())) == package
+
+
+def test_json_package_equals_its_yaml_twin(kfp_compiled: Path) -> None:
+    from_json = load_package((kfp_compiled / "valid/pipeline_with_importer.json").read_bytes(), "p.json")
+    from_yaml = load_package((kfp_compiled / "valid/pipeline_with_importer.yaml").read_bytes(), "p.yaml")
+    assert from_json.pipeline_spec == from_yaml.pipeline_spec
+
+
+def test_zip_package_loads_its_only_member(kfp_compiled: Path) -> None:
+    package = load_package((kfp_compiled / "valid/arguments_parameters.zip").read_bytes(), "a.zip")
+    assert package.name == "echo"
+
+
+def test_platform_document_becomes_platform_spec(kfp_compiled: Path) -> None:
+    path = kfp_compiled / "valid/critical/pipeline_with_secret_as_env.yaml"
+    package = load_package(path.read_bytes(), path.name)
+    assert "kubernetes" in package.platform_spec["platforms"]
+    assert package.to_struct() == {
+        "pipeline_spec": package.pipeline_spec,
+        "platform_spec": package.platform_spec,
+    }
+
+
+def test_argo_compatibility_package_loads_as_one_container_task(kfp_compiled: Path) -> None:
+    path = kfp_compiled / "argo_compatibility/fast_artifact.yaml"
+    package = load_package(path.read_bytes(), path.name)
+    assert package.name == "argo-compatibility-artifact"
+    assert list(package.pipeline_spec["root"]["dag"]["tasks"]) == ["write-artifact"]
+    assert package.platform_spec is None
+
+
+INVALID_MESSAGES = {
+    "empty_file.yaml": ["empty_file.yaml", "no pipeline spec document", "empty or comments only"],
+    "empty_zip.zip": ["empty_zip.zip", "claims to be .zip", "not a zip archive"],
+    "invalid-zip.zip": [
+        "invalid-zip.zip",
+        "invalid_yaml.yaml",
+        "unknown top-level field 'components_1'",
+        "task 'echo'",
+        "undefined component 'comp-echo'",
+    ],
+    "invalid_yaml.yaml": [
+        "unknown top-level field 'components_1'",
+        "task 'echo'",
+        "undefined component 'comp-echo'",
+    ],
+    "no_name.yaml": ["pipelineInfo.name is required", "lower-case alphanumerics"],
+    "wrong_format.png": ["wrong_format.png", "unsupported file type .png"],
+}
+
+
+def test_every_invalid_corpus_file_has_an_expected_message(kfp_compiled: Path) -> None:
+    assert {path.name for path in (kfp_compiled / "invalid").iterdir()} == set(INVALID_MESSAGES)
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_MESSAGES))
+def test_invalid_corpus_package_is_rejected_with_a_clear_message(kfp_compiled: Path, name: str) -> None:
+    with pytest.raises(InvalidPackage) as raised:
+        load_package((kfp_compiled / "invalid" / name).read_bytes(), name)
+    for words in INVALID_MESSAGES[name]:
+        assert words in str(raised.value)
