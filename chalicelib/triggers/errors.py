@@ -13,3 +13,11 @@ class SchedulerError(Exception):
 
 class ScheduleNotFound(SchedulerError):
     """The recurring run has no schedule (never created, or already deleted)."""
+
+
+class InvalidFireEvent(ValueError):
+    """A Lambda event that should be an EventBridge Scheduler fire is missing its recurring run id or time."""
+
+
+class InvalidUploadEvent(ValueError):
+    """An event that should be an S3 "Object Created" EventBridge event lacks its bucket or key."""
