@@ -127,7 +127,7 @@ def parse_rfc3339(value: Any, field: str) -> datetime | None:
         moment = value
     elif isinstance(value, str):
         text = value.strip()
-        if len(text) < 20 or text[10] not in "Tt ":
+        if len(text) < 19 or text[10] not in "Tt ":
             raise InvalidSchedule(f"{field}: {value!r} is not an RFC3339 timestamp like 2024-01-31T09:00:00Z")
         try:
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
