@@ -43,9 +43,7 @@ def check_pipeline_spec(spec: dict[str, Any]) -> SchemaCheck:
     if isinstance(deployment, dict):
         descriptor = pipeline_spec_pb2.PipelineDeploymentConfig.DESCRIPTOR
         deployment = _normalize_message(deployment, descriptor, "deploymentSpec", unknown)
-        _parse_into(
-            deployment, pipeline_spec_pb2.PipelineDeploymentConfig(), typing_problems, "deploymentSpec"
-        )
+        _parse_into(deployment, pipeline_spec_pb2.PipelineDeploymentConfig(), typing_problems)
         normalized["deploymentSpec"] = deployment
     return SchemaCheck(normalized, tuple(unknown + typing_problems), not typing_problems)
 
@@ -55,7 +53,7 @@ def check_platform_spec(spec: dict[str, Any]) -> SchemaCheck:
     unknown: list[str] = []
     typing_problems: list[str] = []
     normalized = _normalize_message(spec, pipeline_spec_pb2.PlatformSpec.DESCRIPTOR, "", unknown, "platform")
-    _parse_into(normalized, pipeline_spec_pb2.PlatformSpec(), typing_problems, "platform spec")
+    _parse_into(normalized, pipeline_spec_pb2.PlatformSpec(), typing_problems)
     return SchemaCheck(normalized, tuple(unknown + typing_problems), not typing_problems)
 
 
@@ -123,20 +121,24 @@ def _unknown_field(key: str, path: str, what: str) -> str:
     return f"unknown top-level field '{key}'" + (f" in the {what} spec" if what else "")
 
 
-def _parse_into(value: dict[str, Any], message: Message, problems: list[str], what: str = "") -> None:
+def _parse_into(value: dict[str, Any], message: Message, problems: list[str]) -> None:
     """ParseDict `value` into `message`, appending a readable problem on failure."""
     try:
         json_format.ParseDict(value, message, ignore_unknown_fields=False)
     except (json_format.ParseError, TypeError, ValueError, AttributeError, KeyError) as error:
-        detail = _clean_parse_error(str(error))
-        problems.append(f"{what}: {detail}" if what else detail)
+        problems.append(_clean_parse_error(str(error)))
 
 
 _FAILED_PREFIX = re.compile(r"^(Failed to parse \w+ field: )+")
 
 
 def _clean_parse_error(message: str) -> str:
-    """Drop protobuf's nested 'Failed to parse X field:' prefixes and its list of available fields."""
+    """Drop protobuf's nested 'Failed to parse X field:' prefixes and its list of available fields, and
+    write paths as they appear in the spec (`root.dag...`, `deploymentSpec.executors...`)."""
     message = message.split("\n Available Fields", 1)[0]
     message = _FAILED_PREFIX.sub("", message).rstrip(".")
-    return message.replace(" at PipelineSpec.", " at ").replace(" at PlatformSpec.", " at ")
+    return _PATH_ROOT.sub(lambda match: _PATH_ROOTS[match.group(1)], message)
+
+
+_PATH_ROOTS = {"PipelineSpec": "", "PlatformSpec": "", "PipelineDeploymentConfig": "deploymentSpec."}
+_PATH_ROOT = re.compile(r"\b(PipelineSpec|PlatformSpec|PipelineDeploymentConfig)\.")

@@ -82,6 +82,21 @@ def small_spec() -> dict[str, Any]:
     return copy.deepcopy(_SMALL_SPEC)
 
 
+def _corpus_files(pattern: str) -> list[Path]:
+    if not KFP_COMPILED.is_dir():
+        return []
+    return sorted(path for path in KFP_COMPILED.glob(pattern) if path.is_file())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize `valid_package` over every file in corpus valid/**, `valid_yaml` over its YAML files."""
+    valid = _corpus_files("valid/**/*")
+    by_fixture = {"valid_package": valid, "valid_yaml": [path for path in valid if path.suffix == ".yaml"]}
+    for fixture, paths in by_fixture.items():
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(fixture, paths, ids=[str(path.relative_to(KFP_COMPILED)) for path in paths])
+
+
 @pytest.fixture
 def kfp_compiled() -> Path:
     """The kfp-compiled corpus directory; skips the test when the shared corpus is not present."""

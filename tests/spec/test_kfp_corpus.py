@@ -7,38 +7,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KFP_COMPILED
 
 from chalicelib.spec import InvalidPackage, load_package, spec_from_struct
 
 
-def _files(pattern: str) -> list[Path]:
-    return sorted(KFP_COMPILED.glob(pattern)) if KFP_COMPILED.is_dir() else []
-
-
-VALID = [path for path in _files("valid/**/*") if path.is_file()]
-
-
 def test_corpus_has_packages_of_every_format(kfp_compiled: Path) -> None:
-    suffixes = {path.suffix for path in VALID}
-    assert {".yaml", ".json", ".zip"} <= suffixes
-    assert len(VALID) >= 150
+    valid = [path for path in kfp_compiled.glob("valid/**/*") if path.is_file()]
+    assert {".yaml", ".json", ".zip"} <= {path.suffix for path in valid}
+    assert len(valid) >= 150
 
 
-@pytest.mark.parametrize("path", VALID, ids=lambda path: str(path.relative_to(KFP_COMPILED)))
-def test_valid_corpus_package_loads(path: Path) -> None:
-    package = load_package(path.read_bytes(), path.name)
+def test_valid_corpus_package_loads(valid_package: Path) -> None:
+    package = load_package(valid_package.read_bytes(), valid_package.name)
     assert package.name == package.pipeline_spec["pipelineInfo"]["name"]
     assert package.schema_version == "2.1.0"
     assert package.pipeline_spec["root"]
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in VALID if p.suffix == ".yaml"], ids=lambda path: str(path.relative_to(KFP_COMPILED))
-)
-def test_valid_corpus_yaml_is_kept_as_written(path: Path) -> None:
-    docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    package = load_package(path.read_bytes(), path.name)
+def test_valid_corpus_yaml_is_kept_as_written(valid_yaml: Path) -> None:
+    docs = list(yaml.safe_load_all(valid_yaml.read_text(encoding="utf-8")))
+    package = load_package(valid_yaml.read_bytes(), valid_yaml.name)
     assert package.pipeline_spec == docs[0]
     assert package.platform_spec == (docs[1] if len(docs) > 1 else None)
     assert spec_from_struct(json.loads(package.to_json_bytes())) == package
