@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.spec import InvalidPackage, load_package, spec_from_struct
+from chalicelib.spec import InvalidPackage, load_package, spec_from_struct, validate_runtime_parameters
 
 
 def test_corpus_has_packages_of_every_format(kfp_compiled: Path) -> None:
@@ -91,3 +91,23 @@ def test_invalid_corpus_package_is_rejected_with_a_clear_message(kfp_compiled: P
         load_package((kfp_compiled / "invalid" / name).read_bytes(), name)
     for words in INVALID_MESSAGES[name]:
         assert words in str(raised.value)
+
+
+SAMPLE_VALUES = {
+    "STRING": "s",
+    "NUMBER_INTEGER": 1,
+    "NUMBER_DOUBLE": 1.5,
+    "BOOLEAN": True,
+    "LIST": [1],
+    "STRUCT": {"k": "v"},
+}
+
+
+def test_corpus_defaults_and_sample_values_pass_parameter_validation(valid_package: Path) -> None:
+    package = load_package(valid_package.read_bytes(), valid_package.name)
+    arguments = {
+        name: definition.get("defaultValue", SAMPLE_VALUES.get(definition.get("parameterType", ""), "s"))
+        for name, definition in package.root_parameters.items()
+        if definition.get("parameterType") != "TASK_FINAL_STATUS"  # the system sets it (one _GH- file)
+    }
+    assert set(validate_runtime_parameters(package, arguments)) == set(arguments)
