@@ -27,7 +27,7 @@ def schedule_name(recurring_run_id: str) -> str:
     """The schedule's name for a recurring run. Raises ValueError if Scheduler would refuse it (names are
     1-64 of `0-9A-Za-z_.-`; a UUID fits)."""
     name = f"{SCHEDULE_NAME_PREFIX}{recurring_run_id}"
-    if not _NAME_PATTERN.fullmatch(name):
+    if not recurring_run_id or not _NAME_PATTERN.fullmatch(name):
         raise ValueError(f"recurring run id {recurring_run_id!r} cannot name an EventBridge schedule")
     return name
 
