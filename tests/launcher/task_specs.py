@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from chalicelib.task_contract import TaskResult, TaskSpec
@@ -70,7 +69,9 @@ def launcher_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_launcher(spec: TaskSpec, workdir: Path, *extra_args: str, env: dict[str, str] | None = None) -> TaskResult:
+def run_launcher(
+    spec: TaskSpec, workdir: Path, *extra_args: str, env: dict[str, str] | None = None
+) -> TaskResult:
     """Run `python -m chalicelib.launcher run` on `spec` and return the TaskResult it wrote."""
     workdir.mkdir(parents=True, exist_ok=True)
     task_file = workdir / "task.json"
@@ -88,13 +89,6 @@ def run_launcher(spec: TaskSpec, workdir: Path, *extra_args: str, env: dict[str,
     assert completed.returncode == 0, completed.stdout + completed.stderr
     (workdir / "launcher.log").write_text(completed.stdout + completed.stderr)
     return TaskResult.from_json(result_file.read_text())
-
-
-@pytest.fixture
-def pipeline_root(tmp_path: Path) -> str:
-    root = tmp_path / "root"
-    root.mkdir()
-    return str(root)
 
 
 def dumps(value: Any) -> str:
