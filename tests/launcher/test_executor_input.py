@@ -10,7 +10,7 @@ from chalicelib.launcher.executor_input import build_executor_input
 from tests.launcher.task_specs import compile_component, task_spec_from_ir
 
 
-@dsl.component
+@dsl.component(base_image="python:3.11")
 def typed(
     i: int,
     s: str,

@@ -26,7 +26,7 @@ def command_of(component, tmp_path: Path) -> list[str]:
 
 
 def test_kfp_only_bootstrap_is_stripped_to_the_program(tmp_path: Path):
-    @dsl.component
+    @dsl.component(base_image="python:3.11")
     def plain(a: int) -> int:
         return a
 
@@ -38,7 +38,9 @@ def test_kfp_only_bootstrap_is_stripped_to_the_program(tmp_path: Path):
 
 def test_extra_packages_and_index_options_are_parsed(tmp_path: Path):
     @dsl.component(
-        packages_to_install=["six==1.16.0", "requests"], pip_index_urls=["https://example.org/simple"]
+        base_image="python:3.11",
+        packages_to_install=["six==1.16.0", "requests"],
+        pip_index_urls=["https://example.org/simple"],
     )
     def extra(a: int) -> int:
         return a
