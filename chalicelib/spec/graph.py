@@ -55,6 +55,16 @@ def component_problems(spec: dict[str, Any]) -> list[str]:
     return problems
 
 
+def executor_problems(spec: dict[str, Any]) -> list[str]:
+    """Return problems with `deploymentSpec.executors`: the deprecated, GCP-only customJob is refused."""
+    executors = (spec.get("deploymentSpec") or {}).get("executors") or {}
+    return [
+        f"executor '{label}' is a customJob, which is deprecated and GCP-only; it is not supported"
+        for label, executor in executors.items()
+        if "customJob" in (executor or {})
+    ]
+
+
 def _all_components(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     root = spec.get("root")
     if isinstance(root, dict) and root:

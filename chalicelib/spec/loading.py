@@ -136,6 +136,7 @@ def _validated(pipeline: dict[str, Any], platform: dict[str, Any] | None, source
     if checked.well_typed:
         problems += graph.header_problems(checked.value)
         problems += graph.component_problems(checked.value)
+        problems += graph.executor_problems(checked.value)
     platform_spec = None
     if platform:
         checked_platform = schema.check_platform_spec(platform)

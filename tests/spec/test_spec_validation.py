@@ -234,9 +234,27 @@ def test_condition_on_importer_task_is_rejected(small_spec: dict[str, Any]) -> N
     assert "task 'produce' in root: a condition on an importer task is not supported" in _rejected(small_spec)
 
 
+def test_custom_job_executor_is_rejected(small_spec: dict[str, Any]) -> None:
+    small_spec["deploymentSpec"]["executors"]["exec-produce"] = {
+        "customJob": {"customJob": {"displayName": "x"}}
+    }
+    assert "executor 'exec-produce' is a customJob, which is deprecated and GCP-only" in _rejected(small_spec)
+
+
 def test_all_problems_are_reported_together(small_spec: dict[str, Any]) -> None:
     small_spec["pipelineInfo"]["name"] = ""
     _tasks(small_spec)["produce"]["componentRef"]["name"] = "comp-missing"
     message = _rejected(small_spec)
     assert message.startswith("body: ")
     assert "pipelineInfo.name is required" in message and "undefined component 'comp-missing'" in message
+
+
+def test_long_problem_lists_are_cut_short(small_spec: dict[str, Any]) -> None:
+    for index in range(30):
+        _tasks(small_spec)[f"t{index}"] = {
+            "taskInfo": {"name": "t"},
+            "componentRef": {"name": f"comp-missing-{index}"},
+        }
+    message = _rejected(small_spec)
+    assert message.count("references undefined component") == 20
+    assert message.endswith("and 10 more problems")
