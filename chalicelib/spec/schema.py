@@ -52,14 +52,12 @@ def check_platform_spec(spec: dict[str, Any]) -> SchemaCheck:
     """Check the PlatformSpec dict `spec` against the schema and return it normalised with its problems."""
     unknown: list[str] = []
     typing_problems: list[str] = []
-    normalized = _normalize_message(spec, pipeline_spec_pb2.PlatformSpec.DESCRIPTOR, "", unknown, "platform")
+    normalized = _normalize_message(spec, pipeline_spec_pb2.PlatformSpec.DESCRIPTOR, "", unknown)
     _parse_into(normalized, pipeline_spec_pb2.PlatformSpec(), typing_problems)
     return SchemaCheck(normalized, tuple(unknown + typing_problems), not typing_problems)
 
 
-def _normalize_message(
-    value: Any, descriptor: Descriptor, path: str, problems: list[str], what: str = ""
-) -> Any:
+def _normalize_message(value: Any, descriptor: Descriptor, path: str, problems: list[str]) -> Any:
     if not isinstance(value, dict):
         return value  # ParseDict reports the type mismatch
     fields = {field.json_name: field for field in descriptor.fields}
@@ -68,7 +66,9 @@ def _normalize_message(
     for key, item in value.items():
         field = fields.get(key)
         if field is None:
-            problems.append(_unknown_field(key, path, what))
+            problems.append(
+                f"unknown field '{key}' at {path}" if path else f"unknown top-level field '{key}'"
+            )
             continue
         if field.json_name in normalized:
             problems.append(
@@ -113,12 +113,6 @@ def _is_repeated(field: FieldDescriptor) -> bool:
 
 def _is_well_known(descriptor: Descriptor) -> bool:
     return descriptor.full_name.startswith("google.protobuf.")
-
-
-def _unknown_field(key: str, path: str, what: str) -> str:
-    if path:
-        return f"unknown field '{key}' at {path}"
-    return f"unknown top-level field '{key}'" + (f" in the {what} spec" if what else "")
 
 
 def _parse_into(value: dict[str, Any], message: Message, problems: list[str]) -> None:

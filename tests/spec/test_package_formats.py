@@ -223,3 +223,9 @@ def test_kfp_client_payload_is_accepted(tmp_path: Any) -> None:
     package = spec_from_struct(body)
     assert package.name == "adder"
     assert load_package(path.read_bytes(), "adder.yaml").root_parameters == package.root_parameters
+
+
+def test_unknown_top_level_field_in_platform_spec_is_named_once(small_spec: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPackage) as raised:
+        spec_from_struct({"pipeline_spec": small_spec, "platform_spec": {"platforms": {}, "extra": 1}})
+    assert str(raised.value) == "pipeline_spec: platform spec: unknown top-level field 'extra'"
