@@ -23,7 +23,7 @@ RunId = NewType("RunId", str)
 TaskId = NewType("TaskId", str)
 
 
-class TaskState(str, enum.Enum):
+class TaskState(enum.StrEnum):
     """KFP RuntimeState values used for task details (strings on the wire)."""
 
     PENDING = "PENDING"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from chalicelib.task_contract import TaskResult, TaskSpec
 
 
-class AttemptPhase(str, enum.Enum):
+class AttemptPhase(enum.StrEnum):
     PENDING = "PENDING"  # accepted, not started (pod scheduling / image pull, process queued)
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"  # user command exited 0 and outputs were read

@@ -1,0 +1,42 @@
+# KFP Serverless — the two commands: `make up` (run the system on this machine) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: up test lint format bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+## up: start embedded AWS, the API on http://127.0.0.1:8000 and the reconciler (Ctrl-C stops everything)
+up: $(STAMP)
+	$(VENV)/bin/kfps up $(ARGS)
+
+## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance)
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+## lint: ruff check + format check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## bench: kfp.local vs the local stack, side by side, ratios printed
+bench: $(STAMP)
+	$(PY) bench/run.py $(ARGS)
+
+## package: the CloudFormation/SAM template + deployment.zip for a stage (STAGE=dev|prod)
+package: $(STAMP)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $${STAGE:-dev} \
+		--merge-template infra/resources.yaml --template-format yaml build/$${STAGE:-dev}
+
+clean:
+	rm -rf $(VENV) .kfps build .pytest_cache .ruff_cache

@@ -1,0 +1,17 @@
+"""KFP Serverless: Chalice wiring only. Routes live in chalicelib/api (one blueprint per KFP service); the
+reconciler and triggers live in chalicelib and are registered here as event handlers."""
+
+from chalice import Chalice
+
+from chalicelib.api.artifacts import artifacts
+from chalicelib.api.experiments import experiments
+from chalicelib.api.healthz import healthz
+from chalicelib.api.pipelines import pipelines
+from chalicelib.api.recurring_runs import recurring_runs
+from chalicelib.api.runs import runs
+
+app = Chalice(app_name="kfp-serverless")
+app.api.binary_types.append("multipart/form-data")
+
+for blueprint in (healthz, experiments, pipelines, runs, recurring_runs, artifacts):
+    app.register_blueprint(blueprint)

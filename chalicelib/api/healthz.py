@@ -1,0 +1,15 @@
+"""HealthzService: `kfp.Client` calls it in its constructor and reads only `multi_user`."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.request_helpers import handled
+
+healthz = Blueprint(__name__)
+
+
+@healthz.route("/apis/v2beta1/healthz", methods=["GET"])
+@handled()
+def get_healthz() -> dict:
+    return {"multi_user": False, "pipeline_store": "dynamodb"}

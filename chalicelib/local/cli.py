@@ -1,0 +1,68 @@
+"""`kfps` — the command line of the local stack.
+
+    kfps up [--port 8000] [--aws-port N] [--data-dir .kfps] [--executor local|kubernetes]
+            [--kubeconfig PATH] [--namespace NS] [--max-parallel N]
+
+Runs in the foreground until Ctrl-C, which stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kfps", description="KFP Serverless on one machine")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start embedded AWS, the API and the reconciler in the foreground")
+    up.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    up.add_argument("--aws-port", type=int, default=0, help="embedded AWS (moto) port (default: a free port)")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--data-dir", type=Path, default=Path(".kfps"), help="task workdirs, logs, artifacts")
+    up.add_argument("--executor", choices=("local", "kubernetes"), default="local")
+    up.add_argument("--kubeconfig", default="", help="kubeconfig for --executor kubernetes")
+    up.add_argument("--namespace", default="default", help="Kubernetes namespace for task pods")
+    up.add_argument(
+        "--max-parallel", type=int, default=0, help="local executor: tasks at once (default: CPUs)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from chalicelib.local.stack import LocalStack, StackOptions
+
+    options = StackOptions(
+        port=args.port,
+        aws_port=args.aws_port,
+        host=args.host,
+        data_dir=args.data_dir,
+        executor=args.executor,
+        kubeconfig=args.kubeconfig,
+        namespace=args.namespace,
+        max_parallel=args.max_parallel,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalStack(options) as stack:
+        sys.stdout.write(
+            f"KFP Serverless is up at {stack.url}\n"
+            f"  embedded AWS (moto): {stack.aws_endpoint}\n"
+            f"  data: {options.data_dir.resolve()}\n\n"
+            f"  import kfp; client = kfp.Client(host={stack.url!r})\n\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        sys.stdout.flush()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Test-wide setup: one real moto server on loopback for the whole session, and the environment the app
+reads at import (so this must run before anything imports chalicelib.store)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib.local.stack import StackOptions, free_port, stack_environment
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("KFPS_CORPUS", REPO_ROOT.parent / "shared" / "corpus" / "kfp-compiled"))
+
+_DATA_DIR = Path(os.environ.get("KFPS_TEST_DATA_DIR", f"/tmp/kfps-test-{os.getpid()}"))
+_AWS_PORT = free_port()
+_AWS_ENDPOINT = f"http://127.0.0.1:{_AWS_PORT}"
+os.environ.update(
+    stack_environment(
+        StackOptions(data_dir=_DATA_DIR, table_prefix="kfps-test", bucket="kfps-test-data"), _AWS_ENDPOINT
+    )
+)
+os.environ["HOME"] = str(_DATA_DIR / "home")  # kfp.Client writes ~/.config/kfp/context.json
+(_DATA_DIR / "home").mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """A moto server with the app's tables and bucket."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_AWS_PORT, verbose=False)
+    server.start()
+    from chalicelib.settings import Settings
+    from chalicelib.store.objects import ObjectStore
+    from chalicelib.store.tables import create_tables
+
+    create_tables()
+    ObjectStore(Settings.from_env().bucket).create_bucket()
+    yield _AWS_ENDPOINT
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"KFP corpus not found at {CORPUS} (set KFPS_CORPUS)")
+    return CORPUS
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix: tests share one moto server, so names must not collide."""
+    return uuid.uuid4().hex[:8]
