@@ -1,0 +1,68 @@
+"""ParallelFor (kfp-ir.md §1.6): loop items, per-iteration inputs and the parallelism limit.
+
+A loop task's items come from `parameterIterator.items.raw` (a JSON string), from its input parameter
+`items.inputParameter` (a list, or a JSON-array string), or from `artifactIterator.items.inputArtifact` (an
+artifact list; one artifact per iteration). Iteration i sees the loop task's inputs minus the items input, plus
+`itemInput = items[i]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.engine.errors import InputResolutionError
+from chalicelib.engine.inputs import ResolvedInputs
+
+
+def _as_list(source: str, value: Any) -> list[Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise InputResolutionError(
+                f"loop items from {source} are not a JSON array: {value[:200]!r}"
+            ) from error
+    if not isinstance(value, list):
+        raise InputResolutionError(f"loop items from {source} must be a list, got {value!r}")
+    return value
+
+
+def loop_items(task: Mapping[str, Any], raw_inputs: ResolvedInputs) -> list[Any]:
+    """The items the loop task iterates over (parameter values or artifact dicts)."""
+    if "artifactIterator" in task:
+        name = ((task["artifactIterator"].get("items") or {}).get("inputArtifact")) or ""
+        return list(raw_inputs.artifacts.get(name) or [])
+    items = (task.get("parameterIterator") or {}).get("items") or {}
+    if "raw" in items:
+        return _as_list("raw", items["raw"])
+    name = items.get("inputParameter", "")
+    if name not in raw_inputs.parameters:
+        raise InputResolutionError(f"loop items input {name!r} has no value")
+    return _as_list(f"input {name!r}", raw_inputs.parameters[name])
+
+
+def _iterator(task: Mapping[str, Any]) -> Mapping[str, Any]:
+    return task.get("artifactIterator") or task.get("parameterIterator") or {}
+
+
+def iteration_inputs(task: Mapping[str, Any], loop_inputs: ResolvedInputs, item: Any) -> ResolvedInputs:
+    """The raw inputs of one iteration: the loop's inputs without the items input, plus the item input."""
+    iterator = _iterator(task)
+    item_input = iterator.get("itemInput", "")
+    items_source = (iterator.get("items") or {}).get("inputParameter") or (iterator.get("items") or {}).get(
+        "inputArtifact"
+    )
+    parameters = {name: value for name, value in loop_inputs.parameters.items() if name != items_source}
+    artifacts = {name: value for name, value in loop_inputs.artifacts.items() if name != items_source}
+    if "artifactIterator" in task:
+        artifacts[item_input] = [item]
+    else:
+        parameters[item_input] = item
+    return ResolvedInputs(parameters, artifacts)
+
+
+def parallelism_limit(task: Mapping[str, Any]) -> int:
+    """How many iterations may run at once; 0 means no limit."""
+    return int((task.get("iteratorPolicy") or {}).get("parallelismLimit") or 0)
