@@ -1,0 +1,77 @@
+"""Deployment settings of the Kubernetes executor: one frozen dataclass, built once from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class KubernetesSettings:
+    """What the pod manifests and the executor need from the deployment.
+
+    bucket: S3 bucket holding task.json / result.json / copied logs (`runs/...`, `logs/...`).
+    launcher_image: image with Python, boto3 and chalicelib (infra/launcher.Dockerfile); runs the init and
+        collect containers. The user's image only needs `/bin/sh`.
+    launcher_module: the launcher CLI module (`python -m <module> prepare|collect ...`).
+    namespaces: namespaces `poll` lists even when this process launched nothing there (a fresh Lambda).
+    service_account: pods' service account when the attempt names none; it carries the S3 access
+        (IRSA / EKS Pod Identity). The launcher needs no Kubernetes permissions at all.
+    pending_grace_seconds: how long image pull errors or an unschedulable pod are tolerated before FAILED.
+    collect_grace_seconds: how long after the main container ended the collect container may still run.
+    allow_privileged: whether platform specs may ask for privileged containers / host namespaces.
+    cluster_name / kubeconfig / kube_context / in_cluster: how to reach the API server (see `client.py`).
+    """
+
+    bucket: str
+    launcher_image: str = "kfp-serverless/launcher:latest"
+    launcher_module: str = "chalicelib.launcher"
+    launcher_image_pull_policy: str = "IfNotPresent"
+    namespace: str = "default"
+    namespaces: tuple[str, ...] = ()
+    service_account: str = ""
+    pending_grace_seconds: float = 300.0
+    collect_grace_seconds: float = 300.0
+    allow_privileged: bool = False
+    launcher_cpu_request: str = "50m"
+    launcher_memory_request: str = "128Mi"
+    cluster_name: str = ""
+    region: str = ""
+    kubeconfig: str = ""
+    kube_context: str = ""
+    in_cluster: bool = False
+
+    @property
+    def watched_namespaces(self) -> tuple[str, ...]:
+        """The default namespace first, then any extra ones, without duplicates."""
+        return tuple(dict.fromkeys((self.namespace, *self.namespaces)))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KubernetesSettings:
+        """Read `KFPS_*` variables (documented on each field); unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        defaults = cls(bucket="")
+
+        def text(key: str, default: str) -> str:
+            return env.get(key, default) or default
+
+        return cls(
+            bucket=env.get("KFPS_BUCKET", ""),
+            launcher_image=text("KFPS_LAUNCHER_IMAGE", defaults.launcher_image),
+            launcher_module=text("KFPS_LAUNCHER_MODULE", defaults.launcher_module),
+            launcher_image_pull_policy=text(
+                "KFPS_LAUNCHER_IMAGE_PULL_POLICY", defaults.launcher_image_pull_policy
+            ),
+            namespace=text("KFPS_K8S_NAMESPACE", defaults.namespace),
+            namespaces=tuple(n for n in env.get("KFPS_K8S_NAMESPACES", "").split(",") if n),
+            service_account=env.get("KFPS_K8S_SERVICE_ACCOUNT", ""),
+            pending_grace_seconds=float(text("KFPS_K8S_PENDING_GRACE_SECONDS", "300")),
+            collect_grace_seconds=float(text("KFPS_K8S_COLLECT_GRACE_SECONDS", "300")),
+            allow_privileged=env.get("KFPS_K8S_ALLOW_PRIVILEGED", "").lower() in ("1", "true", "yes"),
+            cluster_name=env.get("KFPS_EKS_CLUSTER", ""),
+            region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
+            kubeconfig=env.get("KUBECONFIG", ""),
+            kube_context=env.get("KFPS_KUBE_CONTEXT", ""),
+            in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST")) and not env.get("KUBECONFIG"),
+        )

@@ -1,0 +1,276 @@
+"""An in-process fake Kubernetes API server for tests: the real `kubernetes` client talks to it over HTTP.
+
+Serves core/v1 pods (create / get / list with label selectors / delete / log) and persistentvolumeclaims
+(create / get / list / delete), `GET /version`, and 409/404 `Status` bodies shaped like the real API server's
+(aws-stack.md §5). Every request's method, path and Authorization header is recorded in `requests`.
+
+Test hooks: `set_status` / `update_status` (what a kubelet would report), `set_log`, `add_secret`,
+`on_create` / `on_delete` callbacks (the process kubelet subscribes to them).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+PodKey = tuple[str, str]
+
+
+def timestamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_body(code: int, reason: str, message: str, name: str = "", kind: str = "") -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if name or kind:
+        body["details"] = {"name": name, "kind": kind}
+    return body
+
+
+def _split_terms(selector: str) -> list[str]:
+    terms, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        terms.append(current.strip())
+    return terms
+
+
+def selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    """Equality (`=`, `==`, `!=`), set (`in`, `notin`) and existence (`k`, `!k`) label selectors."""
+    for term in _split_terms(selector or ""):
+        if match := re.fullmatch(r"(\S+)\s+(in|notin)\s+\((.*)\)", term):
+            key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
+            if (labels.get(key) in values) != (op == "in") or (op == "in" and key not in labels):
+                return False
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = re.split(r"==?", term, maxsplit=1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:].strip() in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+@dataclasses.dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    authorization: str
+
+
+class FakeKube:
+    """The API server's state plus its HTTP front end (`start()` → base URL, `stop()`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[PodKey, dict[str, Any]]] = {"pods": {}, "persistentvolumeclaims": {}}
+        self.logs: dict[tuple[str, str, str], str | Callable[[], str]] = {}
+        self.secrets: dict[PodKey, dict[str, str]] = {}
+        self.requests: list[RecordedRequest] = []
+        self.on_create: list[Callable[[dict[str, Any]], None]] = []
+        self.on_delete: list[Callable[[dict[str, Any]], None]] = []
+        self._versions = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> str:
+        fake = self
+
+        class Handler(_Handler):
+            state = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def pods(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                copy.deepcopy(p) for (ns, _), p in self.objects["pods"].items() if namespace in (None, ns)
+            ]
+
+    def pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            pod = self.objects["pods"].get((namespace, name))
+            return copy.deepcopy(pod) if pod else None
+
+    def create(self, kind: str, namespace: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        meta = body.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        name = meta.get("name", "")
+        with self.lock:
+            if (namespace, name) in self.objects[kind]:
+                message = f'{kind} "{name}" already exists'
+                return 409, status_body(409, "AlreadyExists", message, name, kind)
+            meta.update(
+                namespace=namespace,
+                uid=str(uuid.uuid4()),
+                resourceVersion=str(next(self._versions)),
+                creationTimestamp=timestamp(),
+            )
+            body.setdefault("status", {"phase": "Pending"})
+            self.objects[kind][(namespace, name)] = body
+            created = copy.deepcopy(body)
+        if kind == "pods":
+            for callback in self.on_create:
+                callback(copy.deepcopy(created))
+        return 201, created
+
+    def delete(self, kind: str, namespace: str, name: str) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            body = self.objects[kind].pop((namespace, name), None)
+        if body is None:
+            return 404, status_body(404, "NotFound", f'{kind} "{name}" not found', name, kind)
+        if kind == "pods":
+            for callback in self.on_delete:
+                callback(copy.deepcopy(body))
+        return 200, body
+
+    def update_status(self, namespace: str, name: str, mutate: Callable[[dict[str, Any]], None]) -> bool:
+        """Apply `mutate` to the pod's status under the lock; False when the pod is gone."""
+        with self.lock:
+            pod = self.objects["pods"].get((namespace, name))
+            if pod is None:
+                return False
+            mutate(pod.setdefault("status", {}))
+            pod["metadata"]["resourceVersion"] = str(next(self._versions))
+            return True
+
+    def set_status(self, namespace: str, name: str, status: dict[str, Any]) -> bool:
+        return self.update_status(namespace, name, lambda s: (s.clear(), s.update(copy.deepcopy(status))))
+
+    def set_log(self, namespace: str, name: str, container: str, text: str | Callable[[], str]) -> None:
+        self.logs[(namespace, name, container)] = text
+
+    def add_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        self.secrets[(namespace, name)] = dict(data)
+
+    def read_log(self, namespace: str, name: str, container: str) -> str:
+        source = self.logs.get((namespace, name, container), "")
+        return source() if callable(source) else source
+
+
+_ROUTE = re.compile(r"^/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims)(?:/([^/]+))?(?:/(log))?$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeKube
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request stderr lines
+        pass
+
+    def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self.state.requests.append(RecordedRequest(method, self.path, self.headers.get("Authorization", "")))
+        if method == "GET" and url.path == "/version":
+            return self._send(200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-fake"})
+        route = _ROUTE.match(url.path)
+        if not route:
+            return self._send(404, status_body(404, "NotFound", f"the server could not find {url.path}"))
+        namespace, kind, name, sub = route.groups()
+        fake = self.state
+        if method == "POST" and not name:
+            code, body = fake.create(kind, namespace, self._body())
+            return self._send(code, body)
+        if method == "GET" and not name:
+            selector = query.get("labelSelector", "")
+            with fake.lock:
+                items = [
+                    copy.deepcopy(obj)
+                    for (ns, _), obj in sorted(fake.objects[kind].items())
+                    if ns == namespace and selector_matches(selector, obj["metadata"].get("labels") or {})
+                ]
+            list_kind = "PodList" if kind == "pods" else "PersistentVolumeClaimList"
+            version = str(next(fake._versions))
+            return self._send(
+                200,
+                {
+                    "kind": list_kind,
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": version},
+                    "items": items,
+                },
+            )
+        with fake.lock:
+            obj = copy.deepcopy(fake.objects[kind].get((namespace, name)))
+        if method == "DELETE":
+            code, body = fake.delete(kind, namespace, name)
+            return self._send(code, body)
+        if obj is None:
+            return self._send(404, status_body(404, "NotFound", f'{kind} "{name}" not found', name, kind))
+        if method == "GET" and sub == "log":
+            containers = [c["name"] for c in obj["spec"].get("containers", [])]
+            container = query.get("container") or (containers[0] if len(containers) == 1 else "")
+            if not container:
+                message = f"a container name must be specified for pod {name}, choose one of: {containers}"
+                return self._send(400, status_body(400, "BadRequest", message))
+            text = fake.read_log(namespace, name, container)
+            if "tailLines" in query:
+                lines = text.splitlines(keepends=True)
+                text = "".join(lines[-int(query["tailLines"]) :]) if int(query["tailLines"]) else ""
+            return self._send(200, text, "text/plain")
+        if method == "GET":
+            return self._send(200, obj)
+        return self._send(405, status_body(405, "MethodNotAllowed", f"{method} is not supported here"))
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
