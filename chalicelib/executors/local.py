@@ -4,7 +4,8 @@ Every attempt has a deterministic workdir `<data_dir>/runs/<run_id>/<task_id>/<a
 `launcher.log`, `pid` and, when the launcher is done, `result.json` — so `launch` is idempotent and a new
 executor object (a restarted stack) finds earlier attempts on disk. At most `max_parallel` processes run at
 once; further attempts wait in a FIFO queue. A waiter thread per process calls `on_change` the moment the
-process exits, so the reconciler can start dependants within milliseconds.
+process exits, so the reconciler can start dependants within milliseconds. `<data_dir>/workspaces/<run_id>`
+is the run's `{{$.workspace_path}}`; `<data_dir>/packages` caches per-requirements package directories.
 """
 
 from __future__ import annotations
@@ -91,9 +92,14 @@ class LocalExecutor:
             if (workdir / TASK_FILE).exists():
                 return process_name(*key)
             workdir.mkdir(parents=True, exist_ok=True)
-            temp = workdir / f".{TASK_FILE}.tmp"
+            temp = workdir / f".{TASK_FILE}.{os.getpid()}.{threading.get_ident()}"
             temp.write_text(spec.to_json())
-            os.replace(temp, workdir / TASK_FILE)
+            try:
+                os.link(temp, workdir / TASK_FILE)  # exclusive and atomic: another launcher may race us
+            except FileExistsError:
+                return process_name(*key)
+            finally:
+                temp.unlink()
             self._queue.append(key)
             self._start_queued()
         return process_name(*key)
@@ -222,6 +228,9 @@ class LocalExecutor:
         env["PATH"] = os.pathsep.join(p for p in (str(self.python_bin_dir), env.get("PATH", "")) if p)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)
         env.setdefault("KFPS_PACKAGE_CACHE", str(self.package_cache))
+        workspace = self.data_dir / "workspaces" / key[0]
+        workspace.mkdir(parents=True, exist_ok=True)
+        env["KFPS_WORKSPACE_PATH"] = str(workspace)
         command = [str(self.python_bin_dir / "python"), "-m", "chalicelib.launcher", "run"]
         command += ["--task-file", str(workdir / TASK_FILE), "--result-file", str(workdir / RESULT_FILE)]
         command += ["--workdir", str(workdir)]

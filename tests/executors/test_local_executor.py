@@ -194,3 +194,11 @@ def test_unknown_attempts_are_ignored(tmp_path):
     assert local.logs("nope", "t", 1) == ""
     local.cancel("nope", "t", 1)
     local.cleanup("nope", "t", 1)
+
+
+def test_workspace_placeholder_is_a_per_run_directory(executor, changes, tmp_path):
+    local = executor()
+    local.launch(shell_task("echo ws={{$.workspace_path}}", run_id="run-w"))
+
+    assert changes.wait(TIMEOUT)
+    assert f"ws={tmp_path / 'data' / 'workspaces' / 'run-w'}" in local.logs("run-w", "t1", 1)

@@ -132,7 +132,9 @@ def test_collect_of_a_failed_command_uploads_nothing_and_reports_exit_code(tmp_p
         "data": [{"name": "1", "uri": f"s3://{BUCKET}/in/data.txt", "metadata": {}}],
         "tree": [{"name": "2", "uri": f"s3://{BUCKET}/in/tree", "metadata": {}}],
     }
-    spec = task_spec_from_ir(compile_component(copy_and_list, tmp_path), f"s3://{BUCKET}/failed-root", {}, artifacts)
+    spec = task_spec_from_ir(
+        compile_component(copy_and_list, tmp_path), f"s3://{BUCKET}/failed-root", {}, artifacts
+    )
     task_file, workdir, mounts, log = (
         tmp_path / "t.json",
         tmp_path / "w",

@@ -202,3 +202,11 @@ def test_compiled_container_component_if_present_and_concat(tmp_path):
         PlaceholderValues(executor_input, component["inputDefinitions"], {}, lambda a: a["uri"]),
     )
     assert resolved == ["echo", "t=hi", "--no-opt", "/o/out"]
+
+
+def test_artifact_value_placeholder_reads_the_artifact_file(tmp_path):
+    data = tmp_path / "value.txt"
+    data.write_text("42")
+    executor_input = json.loads(json.dumps(EXECUTOR_INPUT))
+    executor_input["inputs"]["artifacts"]["ds"]["artifacts"][0]["uri"] = str(data)
+    assert resolve_string("n={{$.inputs.artifacts['ds'].value}}", values(executor_input)) == "n=42"
