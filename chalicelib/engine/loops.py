@@ -2,7 +2,7 @@
 
 A loop task's items come from `parameterIterator.items.raw` (a JSON string), from its input parameter
 `items.inputParameter` (a list, or a JSON-array string), or from `artifactIterator.items.inputArtifact` (an
-artifact list; one artifact per iteration). Iteration i sees the loop task's inputs minus the items input, plus
+artifact list; one artifact per iteration). Iteration i sees the loop task's inputs plus
 `itemInput = items[i]`.
 """
 
@@ -48,14 +48,13 @@ def _iterator(task: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def iteration_inputs(task: Mapping[str, Any], loop_inputs: ResolvedInputs, item: Any) -> ResolvedInputs:
-    """The raw inputs of one iteration: the loop's inputs without the items input, plus the item input."""
-    iterator = _iterator(task)
-    item_input = iterator.get("itemInput", "")
-    items_source = (iterator.get("items") or {}).get("inputParameter") or (iterator.get("items") or {}).get(
-        "inputArtifact"
-    )
-    parameters = {name: value for name, value in loop_inputs.parameters.items() if name != items_source}
-    artifacts = {name: value for name, value in loop_inputs.artifacts.items() if name != items_source}
+    """The raw inputs of one iteration: the loop's inputs plus the item input.
+
+    The items input stays too: the loop component declares it as a required input of every iteration.
+    """
+    item_input = _iterator(task).get("itemInput", "")
+    parameters = dict(loop_inputs.parameters)
+    artifacts = dict(loop_inputs.artifacts)
     if "artifactIterator" in task:
         artifacts[item_input] = [item]
     else:

@@ -34,7 +34,7 @@ _SAMPLE = {
     "NUMBER_INTEGER": 1,
     "NUMBER_DOUBLE": 1.5,
     "BOOLEAN": True,
-    "LIST": ["a", "b"],
+    "LIST": [{"A_a": "1", "B_b": ["x", "y"], "a": 1}, {"A_a": "2", "B_b": ["z"], "a": 2}],
     "STRUCT": {"k": "v"},
 }
 
@@ -91,6 +91,7 @@ class FakeRun:
         self.running: dict[str, Launch] = {}
         self.cache = cache
         self.decisions: list[Decisions] = []
+        self.check_idempotent = True
 
     def apply(self, records: list[TaskRecord]) -> None:
         for record in records:
@@ -103,6 +104,14 @@ class FakeRun:
         decisions = plan(self.run, self.spec, self.platform_spec, dict(self.tasks), self.now)
         self.decisions.append(decisions)
         self.apply(decisions.records)
+        if self.check_idempotent:
+            again = plan(self.run, self.spec, self.platform_spec, dict(self.tasks), self.now)
+            assert again.launches == [], (
+                f"planning twice launched {[item.spec.task_id for item in again.launches]}"
+            )
+            assert again.records == [], (
+                f"planning twice changed {[record.task_id for record in again.records]}"
+            )
         self.launches.extend(decisions.launches)
         self.cancels.extend(decisions.cancels)
         for cancel in decisions.cancels:
