@@ -38,11 +38,13 @@ def settings(**overrides: Any) -> KubernetesSettings:
     return dataclasses.replace(KubernetesSettings(bucket=BUCKET, launcher_image="launcher:test"), **overrides)
 
 
-def attempt(platform: dict[str, Any] | None = None, namespace: str = "kubeflow", **spec_fields: Any) -> AttemptLaunch:
+def attempt(
+    platform: dict[str, Any] | None = None, namespace: str = "kubeflow", **spec_fields: Any
+) -> AttemptLaunch:
     return AttemptLaunch(spec=task_spec(**spec_fields), namespace=namespace, platform=platform or {})
 
 
-def validate_pod(manifest: dict[str, Any]) -> dict[str, Any]:
+def validate_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """Validate strictly against the Kubernetes 1.31 schema; returns the manifest for chaining."""
     import kubernetes_validate
 
