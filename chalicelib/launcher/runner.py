@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import posixpath
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ EXECUTOR_OUTPUT_NAME = "output_metadata.json"
 EXECUTOR_INPUT_FILE = "executor_input.json"
 ARGV_FILE = "argv.json"
 ENV_FILE = "env.json"
+COMMAND_SCRIPT_FILE = "command.sh"
 STARTED_AT_FILE = "started_at"
 DEFAULT_PACKAGE_CACHE = Path.home() / ".cache" / "kfps" / "packages"
 
@@ -117,8 +119,9 @@ def identity_values(spec: TaskSpec, settings: LauncherSettings) -> dict[str, str
 def prepare_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> PreparedTask:
     """Build executor_input, clear stale outputs, fetch input artifacts, resolve the argv.
 
-    Writes `executor_input.json`, `argv.json` (the resolved command as a JSON list) and `env.json` (extra
-    environment for the command) into `workdir`. Raises `LauncherError` when the task cannot run.
+    Writes `executor_input.json`, `argv.json` (the resolved command as a JSON list), `env.json` (extra
+    environment for the command) and `command.sh` (both as a shell script) into `workdir`.
+    Raises `LauncherError` when the task cannot run.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / STARTED_AT_FILE).write_text(now_utc())
@@ -154,7 +157,16 @@ def prepare_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> P
     (workdir / EXECUTOR_INPUT_FILE).write_text(json.dumps(executor_input, indent=1))
     (workdir / ARGV_FILE).write_text(json.dumps(argv))
     (workdir / ENV_FILE).write_text(json.dumps(env))
+    (workdir / COMMAND_SCRIPT_FILE).write_text(command_script(argv, env))
     return PreparedTask(executor_input, argv, env)
+
+
+def command_script(argv: list[str], env: Mapping[str, str]) -> str:
+    """A `/bin/sh` script that sets `env` and execs `argv`, for images with a shell but no Python."""
+    exports = "".join(
+        f"export {name}={shlex.quote(value)}\n" for name, value in env.items() if name.isidentifier()
+    )
+    return f"#!/bin/sh\n{exports}exec {shlex.join(argv)}\n"
 
 
 def _clear_outputs(executor_input: dict[str, Any], settings: LauncherSettings) -> None:

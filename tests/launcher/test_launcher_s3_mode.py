@@ -108,8 +108,8 @@ def test_prepare_and_collect_move_artifacts_through_s3(tmp_path: Path, s3_env):
         env=s3_env,
     )
     assert (mounts / "s3" / BUCKET / "in" / "tree" / "sub" / "b.txt").read_text() == "b"
-    argv = json.loads((workdir / "argv.json").read_text())
-    exit_code = subprocess.run(argv, cwd=workdir, timeout=60).returncode
+    assert json.loads((workdir / "argv.json").read_text())[0] == "sh"
+    exit_code = subprocess.run(["sh", str(workdir / "command.sh")], cwd=workdir, timeout=60).returncode
     launcher(
         "collect", "--task-file", f"s3://{BUCKET}/tasks/t.json", "--workdir", str(workdir), "--exit-code", str(exit_code),
         "--result-file", f"s3://{BUCKET}/results/t.json", "--mount-root", str(mounts), env=s3_env,
