@@ -282,6 +282,7 @@ def _new_record(p: _Pass, scope: Scope, key: str, task: Mapping[str, Any], kind:
         kind=kind,
         state=TaskState.PENDING,
         parent_id=scope.node_id,
+        attempt=1 if kind == "container" else 0,
         display_name=(task.get("taskInfo") or {}).get("name") or key,
         created_at=p.stamp,
         data={PARENT_COMPONENT_KEY: scope.component_name},
