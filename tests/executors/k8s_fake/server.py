@@ -110,9 +110,9 @@ class FakeKube:
         class Handler(_Handler):
             state = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
@@ -187,6 +187,11 @@ class FakeKube:
     def read_log(self, namespace: str, name: str, container: str) -> str:
         source = self.logs.get((namespace, name, container), "")
         return source() if callable(source) else source
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients dropping kept-alive connections is normal; do not print tracebacks for it."""
 
 
 _ROUTE = re.compile(r"^/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims)(?:/([^/]+))?(?:/(log))?$")
