@@ -12,7 +12,7 @@ import re
 ROOT_TASK_ID = "root"
 MAX_TASK_ID_LENGTH = 200
 _HASH_LENGTH = 16
-_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_UNSAFE = re.compile(r"[^a-z0-9_-]+")  # dots separate path segments, so none inside one
 
 
 def _bounded(path: str) -> str:
@@ -23,8 +23,8 @@ def _bounded(path: str) -> str:
 
 
 def sanitize_segment(segment: str) -> str:
-    """One path segment reduced to the id alphabet (lower case, other characters become `-`)."""
-    return _UNSAFE.sub("-", segment.lower()).strip(".") or "-"
+    """One path segment reduced to [a-z0-9_-] (lower case; dots and other characters become `-`)."""
+    return _UNSAFE.sub("-", segment.lower()) or "-"
 
 
 def child_task_id(parent_id: str, task_key: str) -> str:
