@@ -49,7 +49,10 @@ class KubernetesSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KubernetesSettings:
-        """Read `KFPS_*` variables (documented on each field); unset ones keep their defaults."""
+        """Read the variables `chalicelib.settings.Settings` reads (`KFPS_BUCKET`, `KFPS_NAMESPACE`,
+        `KFPS_EKS_CLUSTER`, `KFPS_KUBECONFIG`, falling back to `KUBECONFIG`) plus the executor's own
+        `KFPS_LAUNCHER_*` / `KFPS_K8S_*`; unset ones keep their defaults. In-cluster config is used when
+        `KUBERNETES_SERVICE_HOST` is set and no kubeconfig is named."""
         env = os.environ if env is None else env
         defaults = cls(bucket="")
 
@@ -63,7 +66,7 @@ class KubernetesSettings:
             launcher_image_pull_policy=text(
                 "KFPS_LAUNCHER_IMAGE_PULL_POLICY", defaults.launcher_image_pull_policy
             ),
-            namespace=text("KFPS_K8S_NAMESPACE", defaults.namespace),
+            namespace=text("KFPS_NAMESPACE", defaults.namespace),
             namespaces=tuple(n for n in env.get("KFPS_K8S_NAMESPACES", "").split(",") if n),
             service_account=env.get("KFPS_K8S_SERVICE_ACCOUNT", ""),
             pending_grace_seconds=float(text("KFPS_K8S_PENDING_GRACE_SECONDS", "300")),
@@ -71,7 +74,8 @@ class KubernetesSettings:
             allow_privileged=env.get("KFPS_K8S_ALLOW_PRIVILEGED", "").lower() in ("1", "true", "yes"),
             cluster_name=env.get("KFPS_EKS_CLUSTER", ""),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
-            kubeconfig=env.get("KUBECONFIG", ""),
+            kubeconfig=env.get("KFPS_KUBECONFIG", "") or env.get("KUBECONFIG", ""),
             kube_context=env.get("KFPS_KUBE_CONTEXT", ""),
-            in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST")) and not env.get("KUBECONFIG"),
+            in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST"))
+            and not (env.get("KFPS_KUBECONFIG") or env.get("KUBECONFIG")),
         )
