@@ -175,14 +175,14 @@ def save_task(run_id: str, record: TaskRecord, objects: ObjectStore) -> TaskReco
     """
     data = _record_to_json(record)
     text = json.dumps(data, sort_keys=True)
-    item = TaskItem(run_id, record.task_id, state=record.state.value)
+    versioned = {"version": record.version} if record.version else {}
+    item = TaskItem(run_id, record.task_id, state=record.state.value, **versioned)
     if len(text) > MAX_INLINE_RECORD_BYTES:
         key = task_record_key(run_id, record.task_id)
         objects.put_bytes(key, text.encode(), "application/json")
         item.record_key = key
     else:
         item.record = data
-    item.version = record.version or None
     try:
         item.save()
     except PutError as exc:

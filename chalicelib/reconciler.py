@@ -1,0 +1,327 @@
+"""One reconcile pass: load the active runs → ask the engine → apply its decisions through store and executor.
+
+Safe to crash at any line and to run twice at once, without a lease:
+- every task and run write is versioned (a pass that lost a race gets ConcurrentUpdate and leaves the run
+  to the pass that won);
+- a launch is written ahead: the attempt's launch document (TaskSpec + cache settings) goes to S3 under a
+  deterministic key before its task record, and the executor's launch is idempotent by attempt name, so a
+  pass that dies between the record and the launch is finished by the next pass, which finds a PENDING
+  launched attempt the executor does not know and launches it from the stored document;
+- attempt outcomes are applied from what the executor reports (`poll`), never from memory.
+Retries and backoff are data on the task records (`next_attempt_at`), picked up by a later pass; no sleeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalicelib import engine
+from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
+from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
+from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, Executor
+from chalicelib.run_states import FINAL_RUN_STATES
+from chalicelib.settings import Settings
+from chalicelib.store import runs as run_store
+from chalicelib.store.errors import ConcurrentUpdate, NotFound
+from chalicelib.store.objects import ObjectStore, log_key
+from chalicelib.store.tables import RunItem
+from chalicelib.task_contract import TaskSpec, TaskState
+from chalicelib.timestamps import format_time, utc_now
+
+logger = logging.getLogger(__name__)
+
+# A pass re-plans a run after applying decisions until nothing changes (bounded).
+MAX_PLAN_ROUNDS = 50
+LOG_TAIL_LINES = 20
+
+
+def launch_document_key(run_id: str, task_id: str, attempt: int) -> str:
+    return f"runs/{run_id}/launches/{task_id}/{attempt}.json"
+
+
+@dataclasses.dataclass
+class PassReport:
+    runs: int = 0
+    launched: int = 0
+    finished: int = 0
+    changed: bool = False
+    active: bool = False  # some run is still active after the pass
+
+
+def _launch_document(launch: Launch, namespace: str, service_account: str) -> dict[str, Any]:
+    return {
+        "spec": dataclasses.asdict(launch.spec),
+        "cache_key": launch.cache_key,
+        "cache_enabled": launch.cache_enabled,
+        "platform": launch.platform,
+        "namespace": namespace,
+        "service_account": service_account,
+    }
+
+
+def _attempt_launch(document: dict[str, Any]) -> AttemptLaunch:
+    return AttemptLaunch(
+        spec=TaskSpec(**document["spec"]),
+        namespace=document.get("namespace") or "default",
+        platform=document.get("platform") or {},
+        service_account=document.get("service_account") or "",
+    )
+
+
+def _log_tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class Reconciler:
+    """Applies engine decisions for runs. `checkpoint(label)` is called between writes (tests inject
+    crashes there)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        objects: ObjectStore,
+        executor: Executor,
+        clock: Callable[[], datetime.datetime] = utc_now,
+        checkpoint: Callable[[str], None] = lambda label: None,
+    ) -> None:
+        self.settings = settings
+        self.objects = objects
+        self.executor = executor
+        self.clock = clock
+        self.checkpoint = checkpoint
+        self._specs: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+
+    # ------------------------------------------------------------------ passes
+
+    def run_pass(self, run_ids: Iterable[str] | None = None) -> PassReport:
+        """Reconcile the given runs (default: every active run, from the sparse index)."""
+        ids = sorted(set(run_ids if run_ids is not None else run_store.active_run_ids()))
+        report = PassReport(runs=len(ids))
+        if not ids:
+            return report
+        statuses: dict[tuple[str, str, int], AttemptStatus] = {}
+        for status in self.executor.poll(ids):
+            statuses[(status.run_id, status.task_id, status.attempt)] = status
+        for run_id in ids:
+            try:
+                self.reconcile_run(run_id, statuses, report)
+            except ConcurrentUpdate:
+                logger.info("run %s changed during the pass; the next pass continues it", run_id)
+                report.active = True
+            except NotFound:
+                continue  # deleted meanwhile
+        return report
+
+    def reconcile_run(
+        self, run_id: str, statuses: dict[tuple[str, str, int], AttemptStatus], report: PassReport
+    ) -> None:
+        run = run_store.get_run(run_id)
+        if run.state in FINAL_RUN_STATES and int(run.retry_requested or 0) <= int(run.retry_applied or 0):
+            return
+        spec, platform_spec = self._spec(run)
+        tasks = run_store.load_tasks(run_id, self.objects)
+        if int(run.retry_requested or 0) > int(run.retry_applied or 0):
+            for record in engine.retry_run(tasks, self.clock()):
+                self._save(run_id, tasks, record)
+            self.checkpoint("retry-applied")
+            run_store.update_run_fields(run, retry_applied=int(run.retry_requested))
+            run = run_store.get_run(run_id)
+        self._apply_attempt_statuses(run, spec, tasks, statuses, report)
+        outcome = None
+        for _ in range(MAX_PLAN_ROUNDS):
+            decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
+            changed = self._apply_decisions(run, decisions, tasks, report)
+            outcome = decisions.outcome
+            if not changed:
+                break
+        self._relaunch_lost_writes(run, tasks, statuses)
+        if outcome is not None:
+            self._record_outcome(run, outcome.state, outcome.error)
+        report.active = report.active or (outcome is None or outcome.state not in FINAL_RUN_STATES)
+
+    # ------------------------------------------------------------------ inputs
+
+    def _spec(self, run: RunItem) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        if run.run_id not in self._specs:
+            struct = self.objects.get_json(run.spec_key)
+            if "pipeline_spec" in struct and "root" not in struct:
+                self._specs[run.run_id] = (struct["pipeline_spec"], struct.get("platform_spec"))
+            else:
+                self._specs[run.run_id] = (struct, None)
+        return self._specs[run.run_id]
+
+    def _run_input(self, run: RunItem) -> RunInput:
+        return RunInput(
+            run_id=run.run_id,
+            pipeline_name=run.pipeline_name,
+            pipeline_root=run.pipeline_root or self.settings.pipeline_root,
+            parameters=dict(run.parameters or {}),
+            created_at=run.created_at,
+            scheduled_at=run.scheduled_at,
+            cancel_requested=bool(run.cancel_requested),
+            display_name=run.display_name,
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
+        saved = run_store.save_task(run_id, record, self.objects)
+        tasks[saved.task_id] = saved
+        return saved
+
+    def _apply_decisions(
+        self, run: RunItem, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
+    ) -> bool:
+        launches = {launch.spec.task_id: launch for launch in decisions.launches}
+        records = list(decisions.records)
+        # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
+        for index, record in enumerate(records):
+            launch = launches.get(record.task_id)
+            if launch is None or not launch.cache_enabled or not launch.cache_key:
+                continue
+            cached = run_store.cached_result(launch.cache_key)
+            if cached is not None:
+                records[index] = engine.record_cached(
+                    record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
+                )
+                del launches[record.task_id]
+        for launch in launches.values():
+            self.objects.put_json(
+                launch_document_key(run.run_id, launch.spec.task_id, launch.spec.attempt),
+                _launch_document(launch, self.settings.namespace, run.service_account),
+            )
+            self.checkpoint("launch-document")
+        for record in records:
+            self._save(run.run_id, tasks, record)
+            self.checkpoint("task-record")
+        for launch in launches.values():
+            self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
+            report.launched += 1
+            self.checkpoint("launched")
+        for cancel in decisions.cancels:
+            self.executor.cancel(run.run_id, cancel.task_id, cancel.attempt)
+            self.checkpoint("cancelled")
+        if records:
+            report.changed = True
+        if run.state == "PENDING" and (records or decisions.outcome.state not in FINAL_RUN_STATES):
+            self._record_outcome(run, "RUNNING", "")
+        return bool(records)
+
+    def _start(self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
+        document = self.objects.get_json(launch_document_key(run.run_id, task_id, attempt))
+        name = self.executor.launch(_attempt_launch(document))
+        record = tasks.get(task_id)
+        if record is not None and name and record.pod_name != name and record.attempt == attempt:
+            self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
+
+    def _relaunch_lost_writes(
+        self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
+    ) -> None:
+        """A PENDING attempt that was planned and written but never reached the executor (a pass died between
+        the record and the launch): launch it now from its write-ahead document (idempotent)."""
+        for record in list(tasks.values()):
+            if record.kind != "container" or record.state is not TaskState.PENDING:
+                continue
+            if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt or record.pod_name:
+                continue
+            if (run.run_id, record.task_id, record.attempt) in statuses:
+                continue
+            try:
+                self._start(run, record.task_id, record.attempt, tasks)
+            except NotFound:
+                logger.warning("no launch document for %s attempt %s", record.task_id, record.attempt)
+
+    def _record_outcome(self, run: RunItem, state: str, error: str) -> None:
+        fresh = run_store.get_run(run.run_id)
+        if fresh.state == state or (fresh.state in FINAL_RUN_STATES and state == "RUNNING"):
+            return
+        if fresh.state == "CANCELING" and state == "RUNNING":
+            return
+        run_store.set_run_state(fresh, state, {"code": 2, "message": error} if error else None)
+        run.state = state
+
+    # ------------------------------------------------------------------ attempt outcomes
+
+    def _apply_attempt_statuses(
+        self,
+        run: RunItem,
+        spec: dict[str, Any],
+        tasks: dict[str, TaskRecord],
+        statuses: dict[tuple[str, str, int], AttemptStatus],
+        report: PassReport,
+    ) -> None:
+        for record in list(tasks.values()):
+            if record.kind != "container" or record.state.is_final:
+                continue
+            status = statuses.get((run.run_id, record.task_id, record.attempt))
+            if status is None:
+                continue
+            updated = self._attempt_update(run, spec, record, status)
+            if updated is None:
+                continue
+            self._save(run.run_id, tasks, updated)
+            self.checkpoint("attempt-recorded")
+            if status.phase.is_final:
+                report.finished += 1
+                report.changed = True
+                self.executor.cleanup(run.run_id, record.task_id, record.attempt)
+
+    def _attempt_update(
+        self, run: RunItem, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
+    ) -> TaskRecord | None:
+        now = self.clock()
+        if status.phase is AttemptPhase.PENDING:
+            return None
+        if status.phase is AttemptPhase.RUNNING:
+            if record.state is TaskState.PENDING:
+                return engine.transition(
+                    record,
+                    TaskState.RUNNING,
+                    now=status.started_at or format_time(now),
+                    pod_name=status.name or record.pod_name,
+                )
+            return None
+        self._store_log(run.run_id, record.task_id, record.attempt)
+        result = status.result
+        if status.phase is AttemptPhase.SUCCEEDED and result is not None:
+            self._remember_cache(run.run_id, record, result.parameters, result.artifacts)
+            return engine.finish_attempt(
+                record, spec, True, result.parameters, result.artifacts, "", result.exit_code, now
+            )
+        exit_code = (
+            status.exit_code if status.exit_code is not None else (result.exit_code if result else None)
+        )
+        error = (result.error if result and result.error else "") or status.message or status.reason
+        if status.phase is AttemptPhase.LOST:
+            error = f"attempt lost ({status.reason or 'process or pod vanished'})"
+        tail = result.log_tail if result and result.log_tail else ""
+        if tail:
+            error = f"{error}\n{_log_tail(tail)}"
+        return engine.finish_attempt(record, spec, False, {}, {}, error or "failed", exit_code, now)
+
+    def _store_log(self, run_id: str, task_id: str, attempt: int) -> None:
+        try:
+            text = self.executor.logs(run_id, task_id, attempt)
+        except Exception:  # noqa: BLE001 - a missing log must not block the run
+            logger.warning("cannot read log of %s/%s/%s", run_id, task_id, attempt, exc_info=True)
+            return
+        self.objects.put_bytes(log_key(run_id, task_id, attempt), text.encode(), "text/plain; charset=utf-8")
+
+    def _remember_cache(
+        self, run_id: str, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
+    ) -> None:
+        try:
+            document = self.objects.get_json(launch_document_key(run_id, record.task_id, record.attempt))
+        except NotFound:
+            return
+        if document.get("cache_enabled") and document.get("cache_key"):
+            run_store.put_cached_result(
+                document["cache_key"],
+                {"parameters": parameters, "artifacts": artifacts},
+                run_id,
+                record.task_id,
+            )
