@@ -195,3 +195,37 @@ def test_cancel_deletes_the_running_pod_and_stops_its_processes(executor, cluste
     kubelet.wait_idle(timeout=30)
     assert not any(t.is_alive() for t in kubelet._threads)
     assert executor.poll([spec.run_id]) == []
+
+
+def test_platform_secret_env_and_a_created_claim_carry_data_between_pods(executor, cluster, bucket, tmp_path):
+    fake, _ = cluster
+    fake.add_secret(NS, "db-creds", {"password": "s3cr3t"})
+    producer_command = [
+        "sh",
+        "-c",
+        'printf %s "$DB_PASSWORD" > /data/shared.txt; mkdir -p "$(dirname "$1")"; : > "$1"',
+    ]
+    consumer_command = ["sh", "-c", 'mkdir -p "$(dirname "$1")"; cat /data/shared.txt > "$1"']
+    producer = task_from_ir(compile_container_component(producer_command, tmp_path), bucket, "p")
+    consumer = task_from_ir(compile_container_component(consumer_command, tmp_path), bucket, "c")
+    claim = executor.create_pvc(
+        producer.run_id, NS, {"access_modes": ["ReadWriteOnce"], "size": "1Gi", "pvc_name_suffix": "-data"}
+    )
+    mount = {"pvcMount": [{"mountPath": "/data", "pvcNameParameter": {"runtimeValue": {"constant": claim}}}]}
+    secret_env = {
+        "secretAsEnv": [
+            {"secretName": "db-creds", "keyToEnv": [{"secretKey": "password", "envVar": "DB_PASSWORD"}]}
+        ]
+    }
+
+    executor.launch(AttemptLaunch(producer, namespace=NS, platform={**mount, **secret_env}))
+    assert (
+        wait_for(executor, producer.run_id, {AttemptPhase.SUCCEEDED, AttemptPhase.FAILED}).phase
+        is AttemptPhase.SUCCEEDED
+    )
+    executor.launch(AttemptLaunch(consumer, namespace=NS, platform=mount))
+    status = wait_for(executor, consumer.run_id, {AttemptPhase.SUCCEEDED, AttemptPhase.FAILED})
+
+    assert status.phase is AttemptPhase.SUCCEEDED, executor.logs(consumer.run_id, "write", 1)
+    key = status.result.artifacts["out"][0]["uri"].removeprefix(f"s3://{bucket}/")
+    assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"s3cr3t"
