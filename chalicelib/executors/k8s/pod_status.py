@@ -163,7 +163,5 @@ def pod_verdict(
         if created and (now - created).total_seconds() > pending_grace_seconds:
             return PodVerdict(AttemptPhase.FAILED, reason, message, **common)
         return PodVerdict(AttemptPhase.PENDING, reason, message, **common)
-    init_running = any(
-        (c.get("state") or {}).get("running") for c in status.get("initContainerStatuses") or []
-    )
+    init_running = any("running" in (c.get("state") or {}) for c in status.get("initContainerStatuses") or [])
     return PodVerdict(AttemptPhase.RUNNING if init_running else AttemptPhase.PENDING, **common)
