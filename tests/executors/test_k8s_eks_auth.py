@@ -146,3 +146,31 @@ def test_importing_the_executor_does_not_import_kubernetes():
     code = "import sys, chalicelib.executors.k8s.executor, chalicelib.executors.eks_auth; print('kubernetes' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+def test_registry_builds_the_kubernetes_executor_from_app_settings(fake, tmp_path, aws_endpoint, unique):
+    from chalicelib.executors.registry import build_executor
+    from chalicelib.settings import Settings
+
+    server, url = fake
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": url}}],
+        "users": [{"name": "me", "user": {"token": "t"}}],
+        "contexts": [{"name": "ctx", "context": {"cluster": "fake", "user": "me"}}],
+        "current-context": "ctx",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(kubeconfig))
+    bucket = f"k8s-registry-{unique}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    app_settings = Settings(bucket=bucket, executor="kubernetes", namespace="team-a", kubeconfig=str(path))
+
+    executor = build_executor(app_settings)
+    executor.launch(attempt(namespace="team-a"))
+
+    assert isinstance(executor, KubernetesExecutor)
+    assert len(server.pods("team-a")) == 1
+    (status,) = executor.poll([attempt().spec.run_id])
+    assert status.task_id == "train-model"

@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,4 +82,21 @@ class KubernetesSettings:
             kube_context=env.get("KFPS_KUBE_CONTEXT", ""),
             in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST"))
             and not (env.get("KFPS_KUBECONFIG") or env.get("KUBECONFIG")),
+        )
+
+    @classmethod
+    def from_app_settings(
+        cls, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> KubernetesSettings:
+        """`from_env`, with bucket, namespace, EKS cluster, kubeconfig and region taken from the app's settings."""
+        base = cls.from_env(env)
+        kubeconfig = settings.kubeconfig or base.kubeconfig
+        return dataclasses.replace(
+            base,
+            bucket=settings.bucket,
+            namespace=settings.namespace,
+            cluster_name=settings.eks_cluster,
+            kubeconfig=kubeconfig,
+            region=settings.region,
+            in_cluster=base.in_cluster and not kubeconfig,
         )
