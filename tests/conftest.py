@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local.stack import StackOptions, free_port, stack_environment
+from chalicelib.local.stack import LocalStack, StackOptions, free_port, stack_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("KFPS_CORPUS", REPO_ROOT.parent / "shared" / "corpus" / "kfp-compiled"))
@@ -58,3 +58,24 @@ def corpus() -> Path:
 def unique() -> str:
     """A short unique suffix: tests share one moto server, so names must not collide."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def local_stack(aws_endpoint: str) -> Iterator[LocalStack]:
+    """The local stack (API over HTTP on a free port + reconciler) sharing the session's moto server."""
+    options = StackOptions(
+        port=0,
+        data_dir=Path(os.environ["KFPS_DATA_DIR"]),
+        table_prefix=os.environ["KFPS_TABLE_PREFIX"],
+        bucket=os.environ["KFPS_BUCKET"],
+        aws_endpoint=aws_endpoint,
+    )
+    with LocalStack(options) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def kfp_client(local_stack: LocalStack):
+    import kfp
+
+    return kfp.Client(host=local_stack.url)

@@ -116,7 +116,6 @@ def test_archive_unarchive_delete_runs_and_experiments(kfp_client, package, uniq
     assert kfp_client.get_experiment(experiment_id=experiment.experiment_id).storage_state == "ARCHIVED"
     assert kfp_client.get_run(run.run_id).storage_state == "ARCHIVED"
     kfp_client.unarchive_experiment(experiment.experiment_id)
-    kfp_client.terminate_run(run.run_id)
     kfp_client.delete_run(run.run_id)
     with pytest.raises(ApiException) as err:
         kfp_client.get_run(run.run_id)
@@ -125,6 +124,39 @@ def test_archive_unarchive_delete_runs_and_experiments(kfp_client, package, uniq
     with pytest.raises(ApiException) as err:
         kfp_client.get_experiment(experiment_id=experiment.experiment_id)
     assert err.value.status == 404
+
+
+@dsl.component
+def nap(seconds: int):
+    import time
+
+    time.sleep(seconds)
+
+
+@dsl.pipeline(name="compat-nap")
+def nap_pipeline(seconds: int = 60):
+    nap(seconds=seconds)
+
+
+def test_terminate_cancels_a_running_run_and_retry_reruns_it(kfp_client):
+    import time
+
+    result = kfp_client.create_run_from_pipeline_func(nap_pipeline, arguments={"seconds": 60})
+    deadline = time.monotonic() + 60
+    while kfp_client.get_run(result.run_id).state != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kfp_client.terminate_run(result.run_id)
+    while kfp_client.get_run(result.run_id).state != "CANCELED" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run = kfp_client.get_run(result.run_id)
+    assert run.state == "CANCELED"
+    assert [h.state for h in run.state_history][-2:] == ["CANCELING", "CANCELED"]
+    with pytest.raises(ApiException) as err:
+        kfp_client.terminate_run(result.run_id)
+    assert err.value.status == 400
+    kfp_client.runs.run_service_retry_run(run_id=result.run_id)
+    assert kfp_client.get_run(result.run_id).state in ("PENDING", "RUNNING")
+    kfp_client.terminate_run(result.run_id)
 
 
 def test_recurring_run_crud(kfp_client, package, unique):
