@@ -226,7 +226,7 @@ class Reconciler:
         for record in list(tasks.values()):
             if record.kind != "container" or record.state is not TaskState.PENDING:
                 continue
-            if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt or record.pod_name:
+            if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt:
                 continue
             if (run.run_id, record.task_id, record.attempt) in statuses:
                 continue
@@ -258,6 +258,12 @@ class Reconciler:
             if record.kind != "container" or record.state.is_final:
                 continue
             status = statuses.get((run.run_id, record.task_id, record.attempt))
+            if status is None and record.state is TaskState.RUNNING:
+                # The executor reported this attempt running before and now does not know it at all (a pod
+                # deleted with its node, a process table lost): the attempt is lost.
+                status = AttemptStatus(
+                    run.run_id, record.task_id, record.attempt, AttemptPhase.LOST, reason="no longer reported"
+                )
             if status is None:
                 continue
             updated = self._attempt_update(run, spec, record, status)

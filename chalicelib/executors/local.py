@@ -3,7 +3,10 @@
 Every attempt has a deterministic workdir `<data_dir>/runs/<run_id>/<task_id>/<attempt>/` holding `task.json`,
 `launcher.log`, `pid` and, when the launcher is done, `result.json` — so `launch` is idempotent and a new
 executor object (a restarted stack) finds earlier attempts on disk. At most `max_parallel` processes run at
-once; further attempts wait in a FIFO queue. A waiter thread per process calls `on_change` the moment the
+once; further attempts wait in a FIFO queue. Starting an attempt first claims it (an exclusive `claimed` file),
+so when several executor objects share a data dir (a restarted stack, two reconcilers at once) each attempt
+starts exactly once, and an attempt left queued by an executor that went away is adopted by the next one that
+polls it instead of being reported lost. A waiter thread per process calls `on_change` the moment the
 process exits, so the reconciler can start dependants within milliseconds. `<data_dir>/workspaces/<run_id>`
 is the run's `{{$.workspace_path}}`; `<data_dir>/packages` caches per-requirements package directories.
 """
@@ -33,6 +36,9 @@ RESULT_FILE = "result.json"
 LOG_FILE = "launcher.log"
 PID_FILE = "pid"
 CANCELED_FILE = "canceled"
+CLAIM_FILE = "claimed"
+# A claimed attempt whose pid record has not appeared after this long lost its claimer mid-start.
+CLAIM_GRACE_SECONDS = 30.0
 REPO_ROOT = Path(chalicelib.__file__).resolve().parent.parent
 
 AttemptKey = tuple[str, str, int]
@@ -54,6 +60,13 @@ def _iso_of_mtime(path: Path) -> str:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
+
+
+def _age_seconds(path: Path) -> float:
+    try:
+        return datetime.datetime.now().timestamp() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 class LocalExecutor:
@@ -178,11 +191,19 @@ class LocalExecutor:
         with self._lock:
             queued = key in self._queue
             running = key in self._running
+            claimed = (workdir / CLAIM_FILE).exists() or (workdir / PID_FILE).exists()
+            if not queued and not running and not claimed:
+                # Launched by an executor that is gone before it could start it: adopt it.
+                self._queue.append(key)
+                self._start_queued()
+                return AttemptStatus(**base, phase=AttemptPhase.PENDING)
         if queued:
             return AttemptStatus(**base, phase=AttemptPhase.PENDING)
         record = self._record(workdir)
         if running or (record is not None and is_alive(record)):
             return AttemptStatus(**base, phase=AttemptPhase.RUNNING, started_at=started_at)
+        if record is None and _age_seconds(workdir / CLAIM_FILE) < CLAIM_GRACE_SECONDS:
+            return AttemptStatus(**base, phase=AttemptPhase.PENDING)  # being started by its claimer
         result = self._result(workdir)  # it may have finished since the first look
         if result is not None:
             return self._status(run_id, task_id, attempt)
@@ -213,12 +234,20 @@ class LocalExecutor:
         while self._queue and len(self._running) < self.max_parallel:
             key = self._queue.popleft()
             try:
-                self._running[key] = self._spawn(key)
+                process = self._spawn(key)
             except OSError:
                 logger.exception("cannot start the launcher for %s", key)
+                continue
+            if process is not None:
+                self._running[key] = process
 
-    def _spawn(self, key: AttemptKey) -> subprocess.Popen[bytes]:
+    def _spawn(self, key: AttemptKey) -> subprocess.Popen[bytes] | None:
+        """Claim and start the attempt; None when another executor object claimed it first."""
         workdir = self.workdir(*key)
+        try:
+            os.close(os.open(workdir / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return None
         task_env: dict[str, str] = {}
         try:
             task_env = TaskSpec.from_json((workdir / TASK_FILE).read_text()).env

@@ -11,10 +11,12 @@ Environment variables are set before the app is imported, because the store read
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,19 @@ class LocalStack:
         except ImportError:
             return
         self._background = start_background(settings, self.options)
+
+    @contextlib.contextmanager
+    def background_paused(self) -> Iterator[None]:
+        """Stop the reconcile loop and the firers for a while (tests that drive the reconciler themselves)."""
+        for part in reversed(self._background):
+            part.stop()
+        try:
+            yield
+        finally:
+            if self.options.reconcile:
+                from chalicelib.settings import Settings
+
+                self._start_background(Settings.from_env())
 
     def stop(self) -> None:
         for part in reversed(self._background):

@@ -202,3 +202,17 @@ def test_workspace_placeholder_is_a_per_run_directory(executor, changes, tmp_pat
 
     assert changes.wait(TIMEOUT)
     assert f"ws={tmp_path / 'data' / 'workspaces' / 'run-w'}" in local.logs("run-w", "t1", 1)
+
+
+def test_attempt_left_queued_by_a_vanished_executor_is_adopted_not_lost(tmp_path):
+    first = LocalExecutor(tmp_path / "data", max_parallel=1)
+    first.launch(shell_task("sleep 5", task_id="busy"))
+    first.launch(shell_task("true", task_id="t1"))  # queued behind "busy" in first's memory only
+    second = LocalExecutor(tmp_path / "data", max_parallel=1)
+
+    assert status_of(second, "t1").phase is AttemptPhase.PENDING
+    deadline = time.monotonic() + TIMEOUT
+    while status_of(second, "t1").phase is not AttemptPhase.SUCCEEDED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status_of(second, "t1").phase is AttemptPhase.SUCCEEDED
+    first.cancel("r1", "busy", 1)
