@@ -1,6 +1,8 @@
 """KFP Serverless: Chalice wiring only. Routes live in chalicelib/api (one blueprint per KFP service); the
 reconciler and triggers live in chalicelib and are registered here as event handlers."""
 
+import os
+
 from chalice import Chalice, Rate
 
 from chalicelib.api.artifacts import artifacts
@@ -30,3 +32,28 @@ def reconcile_tick(event):
     from chalicelib.reconcile_entry import reconcile_until_idle
 
     return reconcile_until_idle(event.context)
+
+
+@app.lambda_function(name="fire_recurring_run")
+def fire_recurring_run(event, context):
+    from chalicelib.triggers.lambda_entries import fire_from_event
+
+    return fire_from_event(event)
+
+
+# The bucket comes from the stage's environment (`chalice package --stage X` loads app.py with it).
+_UPLOAD_BUCKET = os.environ.get("KFPS_BUCKET", "kfps-data")
+
+
+@app.on_cw_event(
+    {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [_UPLOAD_BUCKET]}, "object": {"key": [{"prefix": "pipelines/"}]}},
+    },
+    name="register_uploaded_pipeline",
+)
+def register_uploaded_pipeline(event):
+    from chalicelib.triggers.lambda_entries import register_from_event
+
+    return register_from_event(event.to_dict())

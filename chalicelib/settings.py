@@ -27,6 +27,12 @@ class Settings:
     reconcile_kick: str = "local"
     max_upload_bytes: int = 32 * 2**20
     max_body_bytes: int = 32 * 2**20
+    # EventBridge Scheduler, one schedule per recurring run: the fire Lambda (ARN or function name), the role
+    # the Scheduler assumes to invoke it (ARN or role name), and the schedule group. An empty target turns
+    # schedule management off (the local stack's firer fires recurring runs itself).
+    scheduler_target: str = ""
+    scheduler_role: str = ""
+    schedule_group: str = "default"
 
     @property
     def pipeline_root(self) -> str:
@@ -52,4 +58,7 @@ class Settings:
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
             max_upload_bytes=int(env.get("KFPS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_body_bytes=int(env.get("KFPS_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),
+            scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
+            schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),
         )

@@ -1,5 +1,9 @@
 """RecurringRunService: create, get, list (under the camelCase key `recurringRuns`), delete, `:enable`,
-`:disable`. A recurring run on a pipeline version keeps using that version; on a spec, its snapshot."""
+`:disable`. A recurring run on a pipeline version keeps using that version; on a spec, its snapshot.
+
+Each recurring run has an EventBridge Scheduler schedule (`chalicelib.triggers.schedules`), kept in step here:
+created with it, enabled/disabled with it, deleted with it. `:enable` also fires the times missed while
+disabled unless `no_catchup` (`chalicelib.triggers.recurring_fire.catch_up`)."""
 
 from __future__ import annotations
 
@@ -28,7 +32,10 @@ from chalicelib.store import catalog
 from chalicelib.store import recurring_runs as recurring_store
 from chalicelib.store.objects import ObjectStore
 from chalicelib.store.tables import RecurringRunItem, namespace_key
-from chalicelib.timestamps import now_text
+from chalicelib.timestamps import now_text, utc_now
+from chalicelib.triggers.errors import SchedulerError
+from chalicelib.triggers.recurring_fire import catch_up
+from chalicelib.triggers.schedules import drop_schedule, sync_schedule
 
 recurring_runs = Blueprint(__name__)
 
@@ -121,7 +128,11 @@ def _max_concurrency(body: dict[str, Any]) -> int:
 
 
 def set_recurring_run_enabled(item: RecurringRunItem, enabled: bool) -> None:
+    """Enable or disable the recurring run and its schedule; enabling first catches up on missed times."""
     recurring_store.update_recurring_run(item, enabled=enabled, updated_at=now_text())
+    if enabled:
+        catch_up(item, runtime.settings(), runtime.objects(), utc_now())
+    sync_schedule(item, runtime.settings())
 
 
 @recurring_runs.route("/apis/v2beta1/recurringruns", methods=["POST"])
@@ -175,6 +186,11 @@ def create_recurring_run() -> dict:
         updated_at=now,
     )
     recurring_store.create_recurring_run(item)
+    try:
+        sync_schedule(item, settings)
+    except SchedulerError:
+        recurring_store.delete_recurring_run(item)
+        raise
     return recurring_run_to_api(item)
 
 
@@ -198,7 +214,9 @@ def list_recurring_runs() -> dict:
 @recurring_runs.route("/apis/v2beta1/recurringruns/{recurring_run_id}", methods=["DELETE"])
 @handled()
 def delete_recurring_run(recurring_run_id: str) -> dict:
-    recurring_store.delete_recurring_run(recurring_store.get_recurring_run(path_id(recurring_run_id)))
+    item = recurring_store.get_recurring_run(path_id(recurring_run_id))
+    drop_schedule(item.recurring_run_id, runtime.settings())
+    recurring_store.delete_recurring_run(item)
     return {}
 
 

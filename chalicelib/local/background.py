@@ -1,5 +1,6 @@
 """The local stack's background parts: the reconcile loop (the cloud's reconcile Lambda) and, when the
-triggers are wired, the recurring-run firer. Each has `stop()`."""
+triggers are wired, the recurring-run firer (EventBridge Scheduler's part) and the `pipelines/` upload watcher
+(S3 → EventBridge's part). Each has `stop()`."""
 
 from __future__ import annotations
 
@@ -69,4 +70,7 @@ def start_background(settings: Settings, options: Any) -> list[Any]:
     except ImportError:
         return parts
     parts.append(RecurringRunFirer(settings).start())
+    from chalicelib.local.s3_watch import PipelineUploadWatcher
+
+    parts.append(PipelineUploadWatcher(settings).start())
     return parts

@@ -68,6 +68,24 @@ class ObjectStore:
                 raise NotFound(f"s3://{self.bucket}/{key} not found") from exc
             raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
 
+    def get_revision(self, key: str, version_id: str = "", etag: str = "") -> bytes:
+        """The bytes of one revision of `key`: object version `version_id` if given, else the current object
+        only if its ETag is still `etag`. NotFound when that revision is gone (deleted or overwritten)."""
+        from botocore.exceptions import ClientError
+
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            request["VersionId"] = version_id
+        elif etag:
+            request["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+        try:
+            return _client().get_object(**request)["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound", "PreconditionFailed", "412"):
+                raise NotFound(f"s3://{self.bucket}/{key} ({version_id or etag}) not found") from exc
+            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+
     def put_json(self, key: str, value: Any) -> None:
         self.put_bytes(key, json.dumps(value, sort_keys=True).encode(), "application/json")
 

@@ -124,6 +124,14 @@ class ByRecurringRun(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class EnabledRecurringRuns(GlobalSecondaryIndex):
+    """Sparse: only enabled recurring runs carry `enabled_key` (the local stack's firer lists them)."""
+
+    Meta = _index_meta("enabled")
+    enabled_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class StateChange(MapAttribute):
     update_time = UnicodeAttribute()
     state = UnicodeAttribute()
@@ -201,9 +209,11 @@ class RecurringRunItem(Model):
     updated_at = UnicodeAttribute()
     last_fired_at = UnicodeAttribute(default="")
     error = JSONAttribute(null=True)
+    enabled_key = UnicodeAttribute(null=True)
     version = VersionAttribute()
     by_namespace = ByNamespace()
     by_experiment = ByExperiment()
+    enabled_index = EnabledRecurringRuns()
 
 
 class CacheItem(Model):

@@ -1,0 +1,66 @@
+"""The local stack's stand-in for EventBridge Scheduler (moto stores schedules but never fires them): a thread
+that every second lists the enabled recurring runs and fires each due time through the same
+`fire_scheduled_time` the cloud's `fire_recurring_run` Lambda calls.
+
+Due times are the trigger's times after the recurring run's cursor (`last_fired_at`, else `created_at`) and up
+to now, oldest first, as EventBridge would have delivered them. `tick(now)` takes the clock as an argument so
+tests can advance time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.settings import Settings
+from chalicelib.store import recurring_runs as recurring_store
+from chalicelib.store.objects import ObjectStore
+from chalicelib.timestamps import utc_now
+from chalicelib.triggers.recurring_fire import FireOutcome, due_fire_times, fire_scheduled_time
+
+logger = Logger()
+
+TICK_SECONDS = 1.0
+
+
+class RecurringRunFirer:
+    """Start with `start()`, stop with `stop()`; `tick(now)` is one pass."""
+
+    def __init__(
+        self, settings: Settings, clock: Callable[[], datetime] = utc_now, interval: float = TICK_SECONDS
+    ) -> None:
+        self.settings = settings
+        self.objects = ObjectStore(settings.bucket)
+        self._clock = clock
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kfps-recurring-firer", daemon=True)
+
+    def start(self) -> RecurringRunFirer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def tick(self, now: datetime) -> list[FireOutcome]:
+        """Fire every due time of every enabled recurring run, as of `now`. Returns the outcomes."""
+        outcomes: list[FireOutcome] = []
+        for item in recurring_store.list_enabled_recurring_runs():
+            for moment in due_fire_times(item, now):
+                outcomes.append(
+                    fire_scheduled_time(item.recurring_run_id, moment, self.settings, self.objects, now)
+                )
+        return outcomes
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                self.tick(self._clock())
+            except Exception:  # noqa: BLE001 - the firer must survive; the next tick retries
+                logger.exception("recurring run firer tick failed")
