@@ -64,6 +64,11 @@ def stack_environment(options: StackOptions, aws_endpoint: str) -> dict[str, str
         "KFPS_DATA_DIR": str(data_dir),
         "KFPS_PIPELINE_ROOT": str(data_dir / "pipeline_root") if options.executor == "local" else "",
         "KFPS_RECONCILE_KICK": "local",
+        # Schedules are kept in moto like in the cloud (moto never fires them; the firer does). Made-up ARNs in
+        # moto's default account: there is no fire Lambda locally.
+        "KFPS_SCHEDULER_TARGET": f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:kfps-local-fire_recurring_run",
+        "KFPS_SCHEDULER_ROLE": "arn:aws:iam::123456789012:role/kfps-local-scheduler",
+        "KFPS_SCHEDULE_GROUP": "kfps-local",
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_SERVICE_NAME": "kfp-serverless-local",
     }
