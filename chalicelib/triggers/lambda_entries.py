@@ -37,7 +37,7 @@ def fire_from_event(event: Mapping[str, Any]) -> dict[str, Any]:
         fire = parse_fire_event(event or {})
     except InvalidFireEvent as exc:
         logger.error("invalid recurring run fire event", extra={"error": str(exc)})
-        return {"result": "invalid", "message": str(exc)}
+        return {"result": "invalid", "reason": str(exc)}
     settings = _settings()
     outcome = fire_scheduled_time(
         fire.recurring_run_id, fire.scheduled_time, settings, ObjectStore(settings.bucket), utc_now()
@@ -52,5 +52,5 @@ def register_from_event(event: Mapping[str, Any]) -> dict[str, Any]:
         outcome = register_upload(event or {}, settings, ObjectStore(settings.bucket))
     except InvalidUploadEvent as exc:
         logger.error("invalid S3 upload event", extra={"error": str(exc)})
-        return {"result": "invalid", "message": str(exc)}
+        return {"result": "invalid", "reason": str(exc)}
     return outcome.to_log()

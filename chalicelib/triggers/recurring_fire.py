@@ -72,7 +72,7 @@ class FireOutcome:
             "recurring_run_id": self.recurring_run_id,
             "scheduled_time": format_time(self.scheduled_time),
             "run_id": self.run_id,
-            "message": self.message,
+            "reason": self.message,
         }
 
 

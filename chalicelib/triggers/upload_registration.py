@@ -65,7 +65,10 @@ class RegistrationOutcome:
     def to_log(self) -> dict[str, Any]:
         return {
             "result": self.result.value,
-            **{k: v for k, v in dataclasses.asdict(self).items() if k != "result"},
+            "key": self.key,
+            "pipeline_id": self.pipeline_id,
+            "version_id": self.version_id,
+            "reason": self.message,
         }
 
 
