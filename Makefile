@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: up test lint format bench package clean
+.PHONY: up test lint format bench package vendor-re2 clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,19 @@ bench: $(STAMP)
 
 ## package: the CloudFormation/SAM template + deployment.zip for a stage (STAGE=dev|prod)
 package: $(STAMP)
+	$(MAKE) -s vendor-re2
+	$(PY) infra/cloudformation.py --stage $${STAGE:-dev} build/$${STAGE:-dev}-resources.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $${STAGE:-dev} \
-		--merge-template infra/resources.yaml --template-format yaml build/$${STAGE:-dev}
+		--merge-template build/$${STAGE:-dev}-resources.json build/$${STAGE:-dev}
+	$(VENV)/bin/cfn-lint build/$${STAGE:-dev}/sam.json
+
+# cel-python needs google-re2, whose current wheels are manylinux_2_28 (newer than the Lambda python3.11
+# image's glibc); google-re2 1.1 has a manylinux2014 wheel that works with cel-python 0.5: vendor it.
+vendor-re2: $(STAMP)
+	rm -rf vendor build/re2 && mkdir -p vendor build/re2
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+		--python-version 3.11 -d build/re2 google-re2==1.1
+	$(PY) -m zipfile -e build/re2/google_re2-1.1-*.whl vendor/
 
 clean:
 	rm -rf $(VENV) .kfps build .pytest_cache .ruff_cache

@@ -9,13 +9,37 @@ It imports nothing of ours but `chalicelib.engine.*` and `chalicelib.task_contra
 - `pipeline_outputs(spec, tasks)` — the run's root outputs.
 """
 
-from chalicelib.engine.attempts import finish_attempt, record_cached
-from chalicelib.engine.errors import InvalidTransition
-from chalicelib.engine.model import Cancel, Decisions, Launch, RunInput, RunOutcome, TaskRecord
-from chalicelib.engine.pipeline_outputs import pipeline_outputs
-from chalicelib.engine.planner import plan
-from chalicelib.engine.run_retry import retry_run
-from chalicelib.engine.transitions import transition
+import importlib
+from typing import Any
+
+# Loaded on first use (PEP 562), so that importing `chalicelib.engine.model` — as the API and the store do —
+# does not import the planner and its CEL library into the API Lambda.
+_EXPORTS = {
+    "finish_attempt": "attempts",
+    "record_cached": "attempts",
+    "InvalidTransition": "errors",
+    "Cancel": "model",
+    "Decisions": "model",
+    "Launch": "model",
+    "RunInput": "model",
+    "RunOutcome": "model",
+    "TaskRecord": "model",
+    "plan": "planner",
+    "retry_run": "run_retry",
+    "transition": "transitions",
+}
+
+
+# A submodule of the same name would shadow a lazy attribute, so this one is imported at once (it is light).
+from chalicelib.engine.pipeline_outputs import pipeline_outputs  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chalicelib.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"chalicelib.engine.{module}"), name)
+
 
 __all__ = [
     "Cancel",

@@ -8,14 +8,27 @@ Any compile or evaluation error, and a condition that is not a bool, raises Cond
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-import celpy
-from celpy import celtypes
-
 from chalicelib.engine.errors import ConditionError
+
+
+class _LazyModule:
+    """Imports the module on first attribute access: cel-python (and re2) load only when a condition is
+    evaluated, not when the API Lambda imports the engine's data types."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+celpy: Any = _LazyModule("celpy")
+celtypes: Any = _LazyModule("celpy.celtypes")
 
 
 def _as_protobuf_value(value: Any) -> Any:
