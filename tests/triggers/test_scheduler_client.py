@@ -1,6 +1,7 @@
 """Recurring-run schedules on EventBridge Scheduler, against moto."""
 
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ GROUP = "kfps"
 
 
 @pytest.fixture
-def scheduler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def scheduler(monkeypatch: pytest.MonkeyPatch, unique: str) -> Iterator[Any]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -35,10 +36,17 @@ def scheduler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    # In-process moto shares its backends with the session's moto server: resetting them on start or stop
+    # would wipe the server's tables and bucket under every later test. So no reset; a fresh group per test.
+    monkeypatch.setattr(sys.modules[__name__], "GROUP", f"kfps-{unique}")
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
         client = boto3.client("scheduler", region_name="us-east-1")
         ensure_group(GROUP, client=client)
         yield client
+    finally:
+        mock.stop(remove_data=False)
 
 
 def put(client: Any, expression: ScheduleExpression, enabled: bool = True, **kwargs: Any) -> str:
