@@ -7,6 +7,7 @@ cannot both succeed and a failed create leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 
@@ -31,7 +32,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+@functools.cache
 def _connection() -> Connection:
+    """One connection (and botocore client) per process: building a client costs ~0.1 s."""
     return Connection(region=Settings.from_env().region)
 
 
