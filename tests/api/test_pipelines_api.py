@@ -38,7 +38,9 @@ def _filter(key: str, value: str) -> str:
 
 
 def test_upload_creates_pipeline_and_first_version(api, unique):
-    status, pipeline = api.upload(f"/pipelines/upload?name=p-{unique}&description=desc", HELLO.encode(), "h.yaml")
+    status, pipeline = api.upload(
+        f"/pipelines/upload?name=p-{unique}&description=desc", HELLO.encode(), "h.yaml"
+    )
     assert status == 200, pipeline
     assert pipeline["display_name"] == f"p-{unique}" and pipeline["description"] == "desc"
     status, versions = api.get(f"/pipelines/{pipeline['pipeline_id']}/versions")
@@ -91,7 +93,9 @@ def test_upload_without_file_field_is_400(api, unique):
     boundary = "b0undary"
     body = f'--{boundary}\r\nContent-Disposition: form-data; name="other"\r\n\r\nx\r\n--{boundary}--\r\n'.encode()
     status, payload = api.call(
-        "POST", f"/pipelines/upload?name=nofile-{unique}", raw=body,
+        "POST",
+        f"/pipelines/upload?name=nofile-{unique}",
+        raw=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     assert status == 400 and "uploadfile" in payload["error_message"]
@@ -106,9 +110,13 @@ def test_duplicate_pipeline_name_is_409(api, unique):
 def test_upload_version_requires_existing_pipeline_and_unique_name(api, unique):
     _, pipeline = api.upload(f"/pipelines/upload?name=v-{unique}", HELLO.encode(), "a.yaml")
     pid = pipeline["pipeline_id"]
-    status, version = api.upload(f"/pipelines/upload_version?name=v2&pipelineid={pid}", HELLO.encode(), "a.yaml")
+    status, version = api.upload(
+        f"/pipelines/upload_version?name=v2&pipelineid={pid}", HELLO.encode(), "a.yaml"
+    )
     assert status == 200 and version["pipeline_id"] == pid and version["pipeline_version_id"]
-    assert api.upload(f"/pipelines/upload_version?name=v2&pipelineid={pid}", HELLO.encode(), "a.yaml")[0] == 409
+    assert (
+        api.upload(f"/pipelines/upload_version?name=v2&pipelineid={pid}", HELLO.encode(), "a.yaml")[0] == 409
+    )
     assert api.upload("/pipelines/upload_version?name=v3", HELLO.encode(), "a.yaml")[0] == 400
     assert api.upload("/pipelines/upload_version?name=v3&pipelineid=nope", HELLO.encode(), "a.yaml")[0] == 400
 
@@ -126,7 +134,10 @@ def test_create_pipeline_and_version_from_spec(api, unique):
     spec = yaml.safe_load(HELLO)
     status, pipeline = api.post(
         "/pipelines/create",
-        {"pipeline": {"display_name": f"c-{unique}"}, "pipeline_version": {"display_name": "v1", "pipeline_spec": spec}},
+        {
+            "pipeline": {"display_name": f"c-{unique}"},
+            "pipeline_version": {"display_name": "v1", "pipeline_spec": spec},
+        },
     )
     assert status == 200, pipeline
     status, version = api.post(
@@ -135,8 +146,12 @@ def test_create_pipeline_and_version_from_spec(api, unique):
     assert status == 200 and version["display_name"] == "v2"
     _, versions = api.get(f"/pipelines/{pipeline['pipeline_id']}/versions?sort_by=created_at%20desc")
     assert [v["display_name"] for v in versions["pipeline_versions"]] == ["v2", "v1"]
-    bad = dict(spec, root={"dag": {"tasks": {"t": {"componentRef": {"name": "missing"}, "taskInfo": {"name": "t"}}}}})
-    status, body = api.post(f"/pipelines/{pipeline['pipeline_id']}/versions", {"display_name": "v3", "pipeline_spec": bad})
+    bad = dict(
+        spec, root={"dag": {"tasks": {"t": {"componentRef": {"name": "missing"}, "taskInfo": {"name": "t"}}}}}
+    )
+    status, body = api.post(
+        f"/pipelines/{pipeline['pipeline_id']}/versions", {"display_name": "v3", "pipeline_spec": bad}
+    )
     assert status == 400 and "missing" in body["message"]
 
 

@@ -36,7 +36,12 @@ def test_create_run_from_spec_is_pending_with_snapshot(api, unique):
     eid = _experiment(api, unique)
     status, run = api.post(
         "/runs",
-        {"experiment_id": eid, "display_name": "r1", "pipeline_spec": TYPED, "runtime_config": {"parameters": {"count": 3}}},
+        {
+            "experiment_id": eid,
+            "display_name": "r1",
+            "pipeline_spec": TYPED,
+            "runtime_config": {"parameters": {"count": 3}},
+        },
     )
     assert status == 200, run
     assert run["state"] == "PENDING" and run["experiment_id"] == eid
@@ -61,11 +66,16 @@ def test_run_from_version_reference_and_latest_version(api, unique):
     vid = versions["pipeline_versions"][0]["pipeline_version_id"]
     status, run = api.post(
         "/runs",
-        {"display_name": "by-ref", "pipeline_version_reference": {"pipeline_id": pid, "pipeline_version_id": vid}},
+        {
+            "display_name": "by-ref",
+            "pipeline_version_reference": {"pipeline_id": pid, "pipeline_version_id": vid},
+        },
     )
     assert status == 200, run
     assert run["pipeline_version_reference"] == {"pipeline_id": pid, "pipeline_version_id": vid}
-    status, latest = api.post("/runs", {"display_name": "latest", "pipeline_version_reference": {"pipeline_id": pid}})
+    status, latest = api.post(
+        "/runs", {"display_name": "latest", "pipeline_version_reference": {"pipeline_id": pid}}
+    )
     assert status == 200 and latest["pipeline_version_reference"]["pipeline_version_id"] == vid
 
 
@@ -89,7 +99,10 @@ def test_bad_runs_are_400_and_store_nothing(api, unique):
         assert status == 400, (body, payload)
         assert words in payload["message"], (words, payload)
     assert _runs_named(api, eid, "bad") == []
-    assert api.post("/runs", dict(base, experiment_id="missing", runtime_config={"parameters": {"count": 1}}))[0] == 404
+    assert (
+        api.post("/runs", dict(base, experiment_id="missing", runtime_config={"parameters": {"count": 1}}))[0]
+        == 404
+    )
 
 
 def test_run_actions_are_state_transitions(api, unique):
@@ -124,7 +137,15 @@ def test_list_runs_filters_and_sorts(api, unique):
     assert [r["display_name"] for r in listed["runs"]] == ["c", "b"] and listed["total_size"] == 3
     _, rest = api.get(f"/runs?experiment_id={eid}&page_token={listed['next_page_token']}&page_size=2")
     assert [r["display_name"] for r in rest["runs"]] == ["a"]
-    flt = quote(json.dumps({"predicates": [{"operation": "IN", "key": "display_name", "stringValues": {"values": ["a", "c"]}}]}))
+    flt = quote(
+        json.dumps(
+            {
+                "predicates": [
+                    {"operation": "IN", "key": "display_name", "stringValues": {"values": ["a", "c"]}}
+                ]
+            }
+        )
+    )
     _, some = api.get(f"/runs?experiment_id={eid}&filter={flt}")
     assert sorted(r["display_name"] for r in some["runs"]) == ["a", "c"]
     assert api.get(f"/runs?experiment_id={eid}&sort_by=colour")[0] == 400
@@ -159,10 +180,16 @@ def test_recurring_run_crud_enable_disable(api, unique):
 def test_bad_recurring_runs_are_400(api, unique):
     eid = _experiment(api, unique)
     base = {"display_name": "bad", "experiment_id": eid, "pipeline_spec": SPEC}
-    for trigger in [{}, {"cron_schedule": {"cron": "not a cron"}}, {"periodic_schedule": {"interval_second": 5}}]:
+    for trigger in [
+        {},
+        {"cron_schedule": {"cron": "not a cron"}},
+        {"periodic_schedule": {"interval_second": 5}},
+    ]:
         status, body = api.post("/recurringruns", dict(base, trigger=trigger))
         assert status == 400, (trigger, body)
-    status, body = api.post("/recurringruns", dict(base, trigger={"cron_schedule": {"cron": "0 0 * * * *"}}, max_concurrency=0))
+    status, body = api.post(
+        "/recurringruns", dict(base, trigger={"cron_schedule": {"cron": "0 0 * * * *"}}, max_concurrency=0)
+    )
     assert status == 400 and "max_concurrency" in body["message"]
     _, listed = api.get(f"/recurringruns?experiment_id={eid}")
     assert listed == {}

@@ -1,6 +1,5 @@
 """The unmodified kfp.Client 2.17.3 against the local stack over HTTP: every method of kfp-api.md §4."""
 
-
 import json
 from pathlib import Path
 
@@ -43,7 +42,9 @@ def test_create_experiment_twice_returns_same_id_and_lookup_by_name(kfp_client, 
 def test_upload_pipeline_and_versions(kfp_client, package, unique):
     pipeline = kfp_client.upload_pipeline(str(package), pipeline_name=f"pipe-{unique}", description="desc")
     assert kfp_client.get_pipeline_id(f"pipe-{unique}") == pipeline.pipeline_id
-    version = kfp_client.upload_pipeline_version(str(package), "v2", pipeline_name=f"pipe-{unique}", description="vd")
+    version = kfp_client.upload_pipeline_version(
+        str(package), "v2", pipeline_name=f"pipe-{unique}", description="vd"
+    )
     assert version.pipeline_id == pipeline.pipeline_id
     versions = kfp_client.list_pipeline_versions(pipeline.pipeline_id)
     assert sorted(v.display_name for v in versions.pipeline_versions) == sorted([f"pipe-{unique}", "v2"])
@@ -72,7 +73,10 @@ def test_duplicate_upload_is_409(kfp_client, package, unique):
 def test_run_pipeline_from_package_and_from_version(kfp_client, package, unique):
     experiment = kfp_client.create_experiment(f"runs-{unique}")
     run = kfp_client.run_pipeline(
-        experiment.experiment_id, "job1", pipeline_package_path=str(package), params={"name": "bob"},
+        experiment.experiment_id,
+        "job1",
+        pipeline_package_path=str(package),
+        params={"name": "bob"},
         enable_caching=False,
     )
     got = kfp_client.get_run(run.run_id)
@@ -80,9 +84,15 @@ def test_run_pipeline_from_package_and_from_version(kfp_client, package, unique)
     pipeline = kfp_client.upload_pipeline(str(package), pipeline_name=f"runpipe-{unique}")
     version = kfp_client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions[0]
     run2 = kfp_client.run_pipeline(
-        experiment.experiment_id, "job2", pipeline_id=pipeline.pipeline_id, version_id=version.pipeline_version_id
+        experiment.experiment_id,
+        "job2",
+        pipeline_id=pipeline.pipeline_id,
+        version_id=version.pipeline_version_id,
     )
-    assert kfp_client.get_run(run2.run_id).pipeline_version_reference.pipeline_version_id == version.pipeline_version_id
+    assert (
+        kfp_client.get_run(run2.run_id).pipeline_version_reference.pipeline_version_id
+        == version.pipeline_version_id
+    )
 
 
 def test_create_run_from_pipeline_func_uses_default_experiment(kfp_client):
@@ -95,7 +105,9 @@ def test_list_runs_with_filter_and_sort(kfp_client, package, unique):
     experiment = kfp_client.create_experiment(f"list-{unique}")
     for name in ("b", "a", "c"):
         kfp_client.run_pipeline(experiment.experiment_id, name, pipeline_package_path=str(package))
-    listed = kfp_client.list_runs(experiment_id=experiment.experiment_id, sort_by="display_name desc", page_size=5)
+    listed = kfp_client.list_runs(
+        experiment_id=experiment.experiment_id, sort_by="display_name desc", page_size=5
+    )
     assert [r.display_name for r in listed.runs] == ["c", "b", "a"]
     flt = json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": "a"}]})
     only = kfp_client.list_runs(experiment_id=experiment.experiment_id, filter=flt)
@@ -164,12 +176,20 @@ def test_recurring_run_crud(kfp_client, package, unique):
     pipeline = kfp_client.upload_pipeline(str(package), pipeline_name=f"recpipe-{unique}")
     version = kfp_client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions[0]
     nightly = kfp_client.create_recurring_run(
-        experiment.experiment_id, "nightly", cron_expression="0 0 * * * *",
-        pipeline_id=pipeline.pipeline_id, version_id=version.pipeline_version_id, no_catchup=True,
+        experiment.experiment_id,
+        "nightly",
+        cron_expression="0 0 * * * *",
+        pipeline_id=pipeline.pipeline_id,
+        version_id=version.pipeline_version_id,
+        no_catchup=True,
     )
     hourly = kfp_client.create_recurring_run(
-        experiment.experiment_id, "hourly", interval_second=3600, pipeline_package_path=str(package),
-        enabled=False, start_time="2026-01-01T00:00:00Z",
+        experiment.experiment_id,
+        "hourly",
+        interval_second=3600,
+        pipeline_package_path=str(package),
+        enabled=False,
+        start_time="2026-01-01T00:00:00Z",
     )
     listed = kfp_client.list_recurring_runs(experiment_id=experiment.experiment_id)
     assert sorted(r.display_name for r in listed.recurring_runs) == ["hourly", "nightly"]
@@ -196,7 +216,9 @@ def test_error_cases_raise_api_exception(kfp_client, package):
     assert err.value.status == 404
     with pytest.raises(ApiException) as err:
         kfp_client.run_pipeline(
-            kfp_client.create_experiment("errors").experiment_id, "x",
-            pipeline_package_path=str(package), params={"nope": 1},
+            kfp_client.create_experiment("errors").experiment_id,
+            "x",
+            pipeline_package_path=str(package),
+            params={"nope": 1},
         )
     assert err.value.status == 400 and "nope" in err.value.body

@@ -17,8 +17,20 @@ def test_kfps_up_serves_the_api_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KFPS_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.cli", "up", "--port", str(port), "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+        [
+            sys.executable,
+            "-m",
+            "chalicelib.local.cli",
+            "up",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
     )
     try:
         banner = ""
