@@ -23,6 +23,13 @@ from chalicelib import engine
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, Executor
+from chalicelib.platform_operations import (
+    create_workspace,
+    delete_workspace,
+    platform_operation,
+    run_platform_operation,
+    workspace_config,
+)
 from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
 from chalicelib.store import runs as run_store
@@ -52,12 +59,17 @@ class PassReport:
     active: bool = False  # some run is still active after the pass
 
 
-def _launch_document(launch: Launch, namespace: str, service_account: str) -> dict[str, Any]:
+def _launch_document(
+    launch: Launch, namespace: str, service_account: str, workspace: dict[str, Any]
+) -> dict[str, Any]:
+    platform = (
+        {**launch.platform, "pipelineConfig": {"workspace": workspace}} if workspace else launch.platform
+    )
     return {
         "spec": dataclasses.asdict(launch.spec),
         "cache_key": launch.cache_key,
         "cache_enabled": launch.cache_enabled,
-        "platform": launch.platform,
+        "platform": platform,
         "namespace": namespace,
         "service_account": service_account,
     }
@@ -130,6 +142,9 @@ class Reconciler:
             self.checkpoint("retry-applied")
             run_store.update_run_fields(run, retry_applied=int(run.retry_requested))
             run = run_store.get_run(run_id)
+        workspace = workspace_config(platform_spec)
+        if run.state == "PENDING":
+            create_workspace(self.executor, run_id, self.settings.namespace, workspace)
         self._apply_attempt_statuses(run, spec, tasks, statuses, report)
         outcome = None
         for _ in range(MAX_PLAN_ROUNDS):
@@ -139,6 +154,8 @@ class Reconciler:
             if not changed:
                 break
         self._relaunch_lost_writes(run, tasks, statuses)
+        if outcome is not None and outcome.state in FINAL_RUN_STATES:
+            delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
         if outcome is not None:
             self._record_outcome(run, outcome.state, outcome.error)
         report.active = report.active or (outcome is None or outcome.state not in FINAL_RUN_STATES)
@@ -183,16 +200,19 @@ class Reconciler:
             launch = launches.get(record.task_id)
             if launch is None or not launch.cache_enabled or not launch.cache_key:
                 continue
+            if platform_operation(launch.spec.container):
+                continue  # claims are per run: never reuse another run's claim name
             cached = run_store.cached_result(launch.cache_key)
             if cached is not None:
                 records[index] = engine.record_cached(
                     record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
                 )
                 del launches[record.task_id]
+        workspace = workspace_config(self._spec(run)[1])
         for launch in launches.values():
             self.objects.put_json(
                 launch_document_key(run.run_id, launch.spec.task_id, launch.spec.attempt),
-                _launch_document(launch, self.settings.namespace, run.service_account),
+                _launch_document(launch, self.settings.namespace, run.service_account, workspace),
             )
             self.checkpoint("launch-document")
         for record in records:
@@ -213,10 +233,29 @@ class Reconciler:
 
     def _start(self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
         document = self.objects.get_json(launch_document_key(run.run_id, task_id, attempt))
-        name = self.executor.launch(_attempt_launch(document))
+        launch = _attempt_launch(document)
+        if platform_operation(launch.spec.container):
+            self._finish_platform_operation(run, launch, tasks)
+            return
+        name = self.executor.launch(launch)
         record = tasks.get(task_id)
         if record is not None and name and record.pod_name != name and record.attempt == attempt:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
+
+    def _finish_platform_operation(
+        self, run: RunItem, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
+    ) -> None:
+        """CreatePVC / DeletePVC: no container; the executor does it now and the attempt ends at once."""
+        record = tasks.get(launch.spec.task_id)
+        if record is None or record.attempt != launch.spec.attempt or record.state.is_final:
+            return
+        outcome = run_platform_operation(self.executor, launch.spec, launch.namespace)
+        self.checkpoint("platform-operation")
+        spec, _ = self._spec(run)
+        finished = engine.finish_attempt(
+            record, spec, outcome.succeeded, outcome.parameters, {}, outcome.error, None, self.clock()
+        )
+        self._save(run.run_id, tasks, finished)
 
     def _relaunch_lost_writes(
         self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import socket
 import threading
@@ -47,8 +48,10 @@ class StackOptions:
 
 
 def stack_environment(options: StackOptions, aws_endpoint: str) -> dict[str, str]:
+    """The variables the app reads; with the Kubernetes executor also the launcher containers' S3 settings
+    (`KFPS_K8S_LAUNCHER_ENV`: the embedded moto endpoint and its static credentials)."""
     data_dir = options.data_dir.resolve()
-    return {
+    environment = {
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -72,6 +75,10 @@ def stack_environment(options: StackOptions, aws_endpoint: str) -> dict[str, str
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_SERVICE_NAME": "kfp-serverless-local",
     }
+    if options.executor == "kubernetes":
+        pod_aws = {key: value for key, value in environment.items() if key.startswith("AWS_")}
+        environment["KFPS_K8S_LAUNCHER_ENV"] = json.dumps(pod_aws, sort_keys=True)
+    return environment
 
 
 class LocalStack:

@@ -55,7 +55,8 @@ def _launcher_container(
         "image": settings.launcher_image,
         "imagePullPolicy": settings.launcher_image_pull_policy,
         "command": ["python", "-m", ENTRYPOINT_MODULE, step, "--launcher-dir", LAUNCHER_DIR, *extra],
-        "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}],
+        "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}]
+        + [{"name": key, "value": value} for key, value in settings.launcher_env],
         "resources": {
             "requests": {"cpu": settings.launcher_cpu_request, "memory": settings.launcher_memory_request}
         },

@@ -9,6 +9,13 @@ with it, so the pod and container statuses show the user's exit code.
 `collect` (second container): waits for `<dir>/exit_code`, then runs
 `python -m <launcher> collect --task-file F --workdir <dir>/task --exit-code N --result-file R`.
 
+Lightweight Python components: their pip bootstrap (`sh -c '<pip install kfp==X ...> && "$0" "$@"' ...`) is
+kept, but argv.sh decides at run time, in the user's container: when the `python3` on PATH already imports
+`kfp` of the bootstrap's major version (images that ship kfp, and the test's process kubelet, whose python3 is
+the stack's own venv), the kfp install is dropped and any other `packages_to_install` go with
+`pip install --target` into `<dir>/packages/<key>` (the pod's emptyDir, first on PYTHONPATH). So a pod never
+installs into an existing Python environment it did not bring; otherwise the bootstrap runs as compiled.
+
 S3 access in the pod comes from the pod's service account (IRSA or EKS Pod Identity inject credentials into
 every container); nothing here talks to the Kubernetes API.
 """
@@ -26,8 +33,11 @@ import sys
 import time
 from pathlib import Path
 
+from chalicelib.launcher.python_env import split_pip_bootstrap
+
 logger = logging.getLogger(__name__)
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KFP_PIN = re.compile(r"(?<![\w.-])kfp\s*(?:\[[^\]]*\])?\s*(?:==|~=|>=)\s*(\d+)")
 
 WRAPPER = """\
 #!/bin/sh
@@ -42,15 +52,50 @@ exit "$rc"
 """
 
 
+def _set_argv(argv: list[str]) -> str:
+    return "set -- " + " ".join(shlex.quote(str(a)) for a in argv) + "\n"
+
+
+def kfp_major_version(bootstrap_script: str) -> str:
+    """The major version the bootstrap pins kfp to (`kfp==2.15.2` → "2"); "2" when it names none."""
+    match = _KFP_PIN.search(bootstrap_script)
+    return match.group(1) if match else "2"
+
+
+def bootstrap_choice(argv: list[str]) -> str:
+    """Lines that set the positional parameters: without the kfp install when the container's `python3`
+    already imports kfp of the pinned major version (extra packages into the pod's own --target dir), else
+    `argv` as compiled; just `argv` when it has no pip bootstrap."""
+    bootstrap, rest = split_pip_bootstrap(argv)
+    if bootstrap is None:
+        return _set_argv(argv)
+    check = f"import sys, kfp; sys.exit(kfp.__version__.split('.')[0] != {kfp_major_version(argv[2])!r})"
+    stripped = rest
+    lines = [f"if python3 -c {shlex.quote(check)} >/dev/null 2>&1; then\n"]
+    if bootstrap.requirements:
+        install = shlex.join(
+            ["python3", "-m", "pip", "install", "--quiet", "--no-warn-script-location"]
+            + ["--disable-pip-version-check", *bootstrap.pip_options, *bootstrap.requirements]
+        )
+        install_script = f'{install} --target "$KFP_PACKAGE_DIR" && exec "$0" "$@"'
+        stripped = ["sh", "-c", install_script, *rest]
+        lines.append(f'KFP_PACKAGE_DIR="$dir/packages/{bootstrap.key}"\nexport KFP_PACKAGE_DIR\n')
+        lines.append('PYTHONPATH="$KFP_PACKAGE_DIR${PYTHONPATH:+:$PYTHONPATH}"\nexport PYTHONPATH\n')
+    lines += [_set_argv(stripped), "else\n", _set_argv(argv), "fi\n"]
+    return "".join(lines)
+
+
 def argv_script(argv: list[str], env: dict[str, str] | None = None) -> str:
-    """POSIX-sh lines that export `env` and set the positional parameters to `argv` exactly."""
+    """POSIX-sh lines that export `env` and set the positional parameters to `argv` (see `bootstrap_choice`).
+
+    Sourced by the wrapper, which defines `$dir` (the launcher directory) first."""
     # Names a shell cannot export are still set: the pod manifest puts the same env on the main container.
     exports = "".join(
         f"export {name}={shlex.quote(str(value))}\n"
         for name, value in (env or {}).items()
         if _SHELL_NAME.match(name)
     )
-    return exports + "set -- " + " ".join(shlex.quote(str(a)) for a in argv) + "\n"
+    return exports + bootstrap_choice(argv)
 
 
 def _launcher(module: str, step: str, *args: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -26,6 +27,9 @@ class KubernetesSettings:
     collect_grace_seconds: how long after the main container ended the collect container may still run.
     allow_privileged: whether platform specs may ask for privileged containers / host namespaces.
     cluster_name / kubeconfig / kube_context / in_cluster: how to reach the API server (see `client.py`).
+    launcher_env: extra environment of the launcher containers (`KFPS_K8S_LAUNCHER_ENV`, a JSON object), e.g.
+        the S3 endpoint and static credentials of an S3-compatible store (the local stack's moto) when the
+        pods' service account carries no S3 access.
     """
 
     bucket: str
@@ -45,6 +49,7 @@ class KubernetesSettings:
     kubeconfig: str = ""
     kube_context: str = ""
     in_cluster: bool = False
+    launcher_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def watched_namespaces(self) -> tuple[str, ...]:
@@ -82,6 +87,7 @@ class KubernetesSettings:
             kube_context=env.get("KFPS_KUBE_CONTEXT", ""),
             in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST"))
             and not (env.get("KFPS_KUBECONFIG") or env.get("KUBECONFIG")),
+            launcher_env=parse_launcher_env(env.get("KFPS_K8S_LAUNCHER_ENV", "")),
         )
 
     @classmethod
@@ -100,3 +106,13 @@ class KubernetesSettings:
             region=settings.region,
             in_cluster=base.in_cluster and not kubeconfig,
         )
+
+
+def parse_launcher_env(text: str) -> tuple[tuple[str, str], ...]:
+    """`KFPS_K8S_LAUNCHER_ENV` (a JSON object of names to values) as sorted pairs; empty text → ()."""
+    if not text.strip():
+        return ()
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("KFPS_K8S_LAUNCHER_ENV must be a JSON object of environment variables")
+    return tuple(sorted((str(name), str(item)) for name, item in value.items()))
