@@ -106,6 +106,9 @@ class Reconciler:
         self.clock = clock
         self.checkpoint = checkpoint
         self._specs: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        # Launch documents this reconciler wrote, so it need not read them back from S3 (the hot path
+        # between a task's end and its dependant's start).
+        self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ passes
 
@@ -145,7 +148,7 @@ class Reconciler:
         workspace = workspace_config(platform_spec)
         if run.state == "PENDING":
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
-        self._apply_attempt_statuses(run, spec, tasks, statuses, report)
+        finished = self._apply_attempt_statuses(run, spec, tasks, statuses, report)
         outcome = None
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
@@ -154,6 +157,7 @@ class Reconciler:
             if not changed:
                 break
         self._relaunch_lost_writes(run, tasks, statuses)
+        self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
         if outcome is not None:
@@ -210,10 +214,10 @@ class Reconciler:
                 del launches[record.task_id]
         workspace = workspace_config(self._spec(run)[1])
         for launch in launches.values():
-            self.objects.put_json(
-                launch_document_key(run.run_id, launch.spec.task_id, launch.spec.attempt),
-                _launch_document(launch, self.settings.namespace, run.service_account, workspace),
-            )
+            document = _launch_document(launch, self.settings.namespace, run.service_account, workspace)
+            key = (run.run_id, launch.spec.task_id, launch.spec.attempt)
+            self.objects.put_json(launch_document_key(*key), document)
+            self._launch_documents[key] = document
             self.checkpoint("launch-document")
         for record in records:
             self._save(run.run_id, tasks, record)
@@ -232,8 +236,7 @@ class Reconciler:
         return bool(records)
 
     def _start(self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
-        document = self.objects.get_json(launch_document_key(run.run_id, task_id, attempt))
-        launch = _attempt_launch(document)
+        launch = _attempt_launch(self._launch_document_of(run.run_id, task_id, attempt))
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
             return
@@ -292,11 +295,18 @@ class Reconciler:
         tasks: dict[str, TaskRecord],
         statuses: dict[tuple[str, str, int], AttemptStatus],
         report: PassReport,
-    ) -> None:
+    ) -> list[tuple[str, int, bool]]:
+        """Record what the executor reports; return the attempts that ended (task id, attempt, log wanted),
+        whose logs and executor bookkeeping are dealt with after this pass's launches."""
+        ended: list[tuple[str, int, bool]] = []
         for record in list(tasks.values()):
-            if record.kind != "container" or record.state.is_final:
+            if record.kind != "container":
                 continue
             status = statuses.get((run.run_id, record.task_id, record.attempt))
+            if record.state.is_final:
+                if status is not None and status.phase.is_final:
+                    ended.append((record.task_id, record.attempt, False))  # cleanup a crash left undone
+                continue
             if status is None and record.state is TaskState.RUNNING:
                 # The executor reported this attempt running before and now does not know it at all (a pod
                 # deleted with its node, a process table lost): the attempt is lost.
@@ -313,7 +323,22 @@ class Reconciler:
             if status.phase.is_final:
                 report.finished += 1
                 report.changed = True
-                self.executor.cleanup(run.run_id, record.task_id, record.attempt)
+                ended.append((record.task_id, record.attempt, True))
+        return ended
+
+    def _after_attempts(self, run_id: str, ended: list[tuple[str, int, bool]]) -> None:
+        for task_id, attempt, log_wanted in ended:
+            if log_wanted:
+                self._store_log(run_id, task_id, attempt)
+            self.executor.cleanup(run_id, task_id, attempt)
+            self._launch_documents.pop((run_id, task_id, attempt), None)
+
+    def _launch_document_of(self, run_id: str, task_id: str, attempt: int) -> dict[str, Any]:
+        key = (run_id, task_id, attempt)
+        document = self._launch_documents.get(key)
+        if document is None:
+            document = self.objects.get_json(launch_document_key(*key))
+        return document
 
     def _attempt_update(
         self, run: RunItem, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
@@ -330,7 +355,6 @@ class Reconciler:
                     pod_name=status.name or record.pod_name,
                 )
             return None
-        self._store_log(run.run_id, record.task_id, record.attempt)
         result = status.result
         if status.phase is AttemptPhase.SUCCEEDED and result is not None:
             self._remember_cache(run.run_id, record, result.parameters, result.artifacts)
@@ -360,7 +384,7 @@ class Reconciler:
         self, run_id: str, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
     ) -> None:
         try:
-            document = self.objects.get_json(launch_document_key(run_id, record.task_id, record.attempt))
+            document = self._launch_document_of(run_id, record.task_id, record.attempt)
         except NotFound:
             return
         if document.get("cache_enabled") and document.get("cache_key"):
