@@ -307,9 +307,10 @@ class Reconciler:
                 if status is not None and status.phase.is_final:
                     ended.append((record.task_id, record.attempt, False))  # cleanup a crash left undone
                 continue
-            if status is None and record.state is TaskState.RUNNING:
+            if status is None and record.state in (TaskState.RUNNING, TaskState.CANCELING):
                 # The executor reported this attempt running before and now does not know it at all (a pod
-                # deleted with its node, a process table lost): the attempt is lost.
+                # deleted with its node, a process table lost): the attempt is lost. A CANCELING attempt the
+                # executor no longer knows was stopped (a cancelled pod is gone): it ends CANCELED.
                 status = AttemptStatus(
                     run.run_id, record.task_id, record.attempt, AttemptPhase.LOST, reason="no longer reported"
                 )

@@ -79,3 +79,18 @@ def kfp_client(local_stack: LocalStack):
     import kfp
 
     return kfp.Client(host=local_stack.url)
+
+
+@pytest.fixture(scope="module")
+def kubernetes_stack(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory):
+    """A second stack with `--executor kubernetes` against the fake API server and the process kubelet
+    (tests/executors/k8s_fake). Module scope: the session stack's reconcile loop is paused meanwhile, so only
+    this stack's reconciler runs runs; create them through either stack's API (they share tables)."""
+    from tests.executors.k8s_fake.kubelet import mount_namespaces_available
+    from tests.executors.k8s_fake.stack import kubernetes_stack as start_kubernetes_stack
+
+    if not mount_namespaces_available():
+        pytest.skip("the process kubelet needs root and `unshare --mount` to mount pod volumes")
+    with local_stack.background_paused():
+        with start_kubernetes_stack(local_stack.aws_endpoint, tmp_path_factory.mktemp("k8s-stack")) as stack:
+            yield stack

@@ -1,0 +1,129 @@
+"""The local stack's reconcile loop with the Kubernetes executor against the fake API server, the process
+kubelet running the pods: what `kfps up --executor kubernetes --kubeconfig PATH --namespace NS` runs.
+
+The API is the session stack's (Chalice's local server can be created once per process, and both would serve
+the same app over the same tables and bucket). The loop's settings come from `stack_environment` for the
+kubernetes options (executor, kubeconfig, namespace, `KFPS_K8S_LAUNCHER_ENV`), exactly as `LocalStack.start`
+sets them; the environment is restored right after, so the session's stack and later tests see theirs
+unchanged. The pods' base environment carries no AWS variables at all: the launcher containers reach moto only
+through the manifest's launcher env.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.executors.k8s import names
+from chalicelib.local.background import ReconcileLoop
+from chalicelib.local.stack import StackOptions, stack_environment
+from chalicelib.settings import Settings
+from tests.executors.k8s_fake.kubelet import ProcessKubelet
+from tests.executors.k8s_fake.server import FakeKube
+
+REPO = Path(__file__).resolve().parents[3]
+NAMESPACE = "kfps-pods"
+
+
+@dataclasses.dataclass
+class KubernetesStack:
+    """The reconcile loop, the fake API behind it, and every pod manifest the API accepted (in order)."""
+
+    loop: ReconcileLoop
+    settings: Settings
+    fake: FakeKube
+    kubelet: ProcessKubelet
+    kubeconfig: Path
+    created_pods: list[dict[str, Any]]
+
+    def pods_created_for(self, run_id: str) -> list[dict[str, Any]]:
+        """Every pod ever created for the run (deleted ones included)."""
+        return [
+            p for p in self.created_pods if p["metadata"]["annotations"][names.ANNOTATION_RUN_ID] == run_id
+        ]
+
+    def live_pods_of(self, run_id: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in self.fake.pods(NAMESPACE)
+            if p["metadata"]["annotations"][names.ANNOTATION_RUN_ID] == run_id
+        ]
+
+    def claim_requests(self, method: str) -> list[str]:
+        """Paths of the PVC requests made with `method` (POST creates, DELETE deletes)."""
+        return [
+            r.path for r in self.fake.requests if r.method == method and "/persistentvolumeclaims" in r.path
+        ]
+
+
+def write_kubeconfig(path: Path, server: str, namespace: str) -> Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": server}}],
+        "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+        "contexts": [
+            {"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}
+        ],
+        "current-context": "fake",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def pod_environment(home: Path) -> dict[str, str]:
+    """What every container starts with: the stack's Python first on PATH (its python3 has kfp, as an image
+    that ships kfp would), chalicelib importable (the launcher image), and nothing of AWS."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+    }
+
+
+@contextlib.contextmanager
+def kubernetes_stack(aws_endpoint: str, root: Path) -> Iterator[KubernetesStack]:
+    """Start the fake cluster and a reconcile loop with the Kubernetes executor against it; stop both after."""
+    fake = FakeKube()
+    url = fake.start()
+    created: list[dict[str, Any]] = []
+    fake.on_create.append(created.append)
+    workdir = root / "containers"
+    workdir.mkdir(parents=True, exist_ok=True)
+    kubelet = ProcessKubelet(fake, pod_environment(root / "home"), cwd=str(workdir), root=root / "kubelet")
+    kubeconfig = write_kubeconfig(root / "kubeconfig", url, NAMESPACE)
+    options = StackOptions(
+        port=0,
+        data_dir=root / "data",
+        executor="kubernetes",
+        kubeconfig=str(kubeconfig),
+        namespace=NAMESPACE,
+        table_prefix=os.environ["KFPS_TABLE_PREFIX"],
+        bucket=os.environ["KFPS_BUCKET"],
+        aws_endpoint=aws_endpoint,
+    )
+    saved = dict(os.environ)
+    try:
+        os.environ.update(stack_environment(options, aws_endpoint))
+        settings = Settings.from_env()
+        loop = ReconcileLoop(settings).start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        yield KubernetesStack(loop, settings, fake, kubelet, kubeconfig, created)
+    finally:
+        loop.stop()
+        for pod in fake.pods():
+            fake.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+        kubelet.wait_idle(timeout=30)
+        fake.stop()

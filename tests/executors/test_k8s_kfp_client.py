@@ -1,0 +1,306 @@
+"""The Kubernetes executor end to end through the product: kfp.Client → API → reconciler → KubernetesExecutor →
+fake API server → process kubelet (pod containers as local processes) → real launcher → moto S3.
+
+Every test counts the pods the API server accepted: exactly one per task attempt, each a valid Pod manifest.
+"""
+
+import collections
+import os
+import sysconfig
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kfp import dsl
+
+from chalicelib.executors.k8s import names
+from tests.executors.k8s_fake.support import validate_manifest
+
+RUN_TIMEOUT = 240.0
+FINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
+
+
+def wait_for_run(kfp_client: Any, run_id: str) -> dict[str, Any]:
+    """Poll the run through kfp.Client until it is final; returns it as a dict (the limit stops a hung test)."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while (run := kfp_client.get_run(run_id)).state not in FINAL_RUN_STATES:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {run.state} after {RUN_TIMEOUT}s")
+        time.sleep(0.25)
+    return run.to_dict()
+
+
+@dsl.component
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@dsl.component
+def write_lines(count: int, data: dsl.Output[dsl.Dataset]):
+    with open(data.path, "w") as handle:
+        handle.write("".join(f"line {i}\n" for i in range(count)))
+
+
+@dsl.component
+def count_lines(data: dsl.Input[dsl.Dataset]) -> int:
+    with open(data.path) as handle:
+        return len(handle.readlines())
+
+
+@dsl.container_component
+def shout(text: str, out: dsl.Output[dsl.Artifact]):
+    return dsl.ContainerSpec(
+        image="alpine:3.20",
+        command=["sh", "-c", 'mkdir -p "$(dirname "$1")" && printf "%s!" "$0" > "$1"'],
+        args=[text, out.path],
+    )
+
+
+@dsl.pipeline(name="k8s-chain")
+def chain_pipeline(a: int = 2, b: int = 3) -> int:
+    total = add(a=a, b=b)
+    lines = write_lines(count=total.output)
+    shout(text="done")
+    return count_lines(data=lines.outputs["data"]).output
+
+
+@dsl.container_component
+def exit_with(code: int):
+    return dsl.ContainerSpec(
+        image="alpine:3.20", command=["sh", "-c", 'echo "failing with $0" >&2; exit "$0"'], args=[code]
+    )
+
+
+@dsl.pipeline(name="k8s-failing")
+def failing_pipeline():
+    exit_with(code=3)
+
+
+@dsl.component
+def flaky(marker: str) -> str:
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise SystemExit(7)
+    return "second time lucky"
+
+
+@dsl.pipeline(name="k8s-retry")
+def retry_pipeline(marker: str):
+    flaky(marker=marker).set_retry(num_retries=2, backoff_duration="0s")
+
+
+@dsl.container_component
+def nap(seconds: int):
+    return dsl.ContainerSpec(
+        image="alpine:3.20", command=["sh", "-c", 'echo napping; sleep "$0"'], args=[seconds]
+    )
+
+
+@dsl.pipeline(name="k8s-nap")
+def nap_pipeline(seconds: int = 300):
+    nap(seconds=seconds)
+
+
+@dsl.pipeline(name="k8s-fan-out")
+def fan_out_pipeline() -> list[int]:
+    with dsl.ParallelFor([1, 2, 3]) as item:
+        summed = add(a=item, b=10)
+    return dsl.Collected(summed.output)
+
+
+@dsl.pipeline(name="k8s-add")
+def add_pipeline(a: int = 1, b: int = 1):
+    add(a=a, b=b)
+
+
+def uses_greeting() -> str:
+    import kfps_greeting
+
+    return kfps_greeting.GREETING
+
+
+@pytest.fixture
+def submit(kubernetes_stack, kfp_client):
+    """Create a run of a pipeline function (no caching); returns its run id."""
+
+    def create(pipeline: Any, **arguments: Any) -> str:
+        result = kfp_client.create_run_from_pipeline_func(pipeline, arguments=arguments, enable_caching=False)
+        return result.run_id
+
+    return create
+
+
+@pytest.fixture
+def run_to_end(submit, kfp_client):
+    """Create a run and wait until it is final; returns the run as a dict."""
+
+    def run(pipeline: Any, **arguments: Any) -> dict[str, Any]:
+        return wait_for_run(kfp_client, submit(pipeline, **arguments))
+
+    return run
+
+
+def attempts_per_pod(kubernetes_stack, run_id: str) -> collections.Counter:
+    """(task id, attempt) → how many pods were created for it; every manifest validated on the way."""
+    counts: collections.Counter = collections.Counter()
+    for pod in kubernetes_stack.pods_created_for(run_id):
+        validate_manifest({k: v for k, v in pod.items() if k != "status"})
+        labels = pod["metadata"]["labels"]
+        counts[(pod["metadata"]["annotations"][names.ANNOTATION_TASK_ID], labels[names.LABEL_ATTEMPT])] += 1
+    return counts
+
+
+def task_records(run_id: str) -> dict[str, Any]:
+    """The run's task records by task name (loop iterations: the last one wins)."""
+    from chalicelib.settings import Settings
+    from chalicelib.store import runs as run_store
+    from chalicelib.store.objects import ObjectStore
+
+    records = run_store.load_tasks(run_id, ObjectStore(Settings.from_env().bucket))
+    return {record.name: record for record in records.values()}
+
+
+def stored_log(run_id: str, task_id: str, attempt: int) -> str:
+    """The attempt's log as the reconciler stored it (read from the pod before the pod was deleted)."""
+    from chalicelib.settings import Settings
+    from chalicelib.store.objects import ObjectStore, log_key
+
+    return ObjectStore(Settings.from_env().bucket).get_bytes(log_key(run_id, task_id, attempt)).decode()
+
+
+def wait_until(condition: Any, what: str, limit: float = 120) -> None:
+    """Poll `condition` until true (the limit only stops a hung test)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.2)
+
+
+def test_chain_of_python_and_container_components_runs_one_pod_per_task(kubernetes_stack, run_to_end):
+    run = run_to_end(chain_pipeline, a=2, b=3)
+
+    assert run["state"] == "SUCCEEDED", run
+    records = task_records(run["run_id"])
+    assert records["add"].parameters == {"Output": 5}
+    assert records["count-lines"].parameters == {"Output": 5}
+    (shouted,) = records["shout"].artifacts["out"]
+    assert shouted["uri"].startswith(f"s3://{kubernetes_stack.settings.bucket}/artifacts/k8s-chain/")
+    counts = attempts_per_pod(kubernetes_stack, run["run_id"])
+    container_tasks = {records[name].task_id for name in ("add", "write-lines", "count-lines", "shout")}
+    assert counts == {(task_id, "1"): 1 for task_id in container_tasks}
+    assert kubernetes_stack.live_pods_of(run["run_id"]) == []  # each pod deleted once its attempt ended
+
+
+def test_launcher_containers_get_the_stacks_s3_endpoint_and_users_do_not(kubernetes_stack, run_to_end):
+    run = run_to_end(add_pipeline, a=1, b=1)
+
+    assert run["state"] == "SUCCEEDED", run
+    (pod,) = kubernetes_stack.pods_created_for(run["run_id"])
+    containers = [*pod["spec"]["initContainers"], *pod["spec"]["containers"]]
+    endpoints = {
+        c["name"]: {e["name"]: e.get("value") for e in c["env"]}.get("AWS_ENDPOINT_URL") for c in containers
+    }
+    assert endpoints == {
+        "kfp-prepare": os.environ["AWS_ENDPOINT_URL"],
+        "main": None,
+        "kfp-collect": os.environ["AWS_ENDPOINT_URL"],
+    }
+
+
+def test_failing_task_fails_the_run_with_its_exit_code(kubernetes_stack, run_to_end):
+    run = run_to_end(failing_pipeline)
+
+    assert run["state"] == "FAILED", run
+    record = task_records(run["run_id"])["exit-with"]
+    assert (record.state.value, record.exit_code) == ("FAILED", 3)
+    assert "exit code 3" in record.error
+    assert "failing with 3" in stored_log(run["run_id"], record.task_id, 1)
+    assert list(attempts_per_pod(kubernetes_stack, run["run_id"]).values()) == [1]
+
+
+def test_retry_runs_a_new_pod_for_the_next_attempt(kubernetes_stack, run_to_end, tmp_path):
+    run = run_to_end(retry_pipeline, marker=str(tmp_path / "first-attempt-ran"))
+
+    assert run["state"] == "SUCCEEDED", run
+    record = task_records(run["run_id"])["flaky"]
+    assert (record.attempt, record.parameters) == (2, {"Output": "second time lucky"})
+    assert attempts_per_pod(kubernetes_stack, run["run_id"]) == {
+        (record.task_id, "1"): 1,
+        (record.task_id, "2"): 1,
+    }
+
+
+def test_terminate_deletes_the_running_pod_and_cancels_the_run(
+    kubernetes_stack, submit, kfp_client, local_stack
+):
+    run_id = submit(nap_pipeline, seconds=300)
+
+    def napping() -> bool:
+        pods = kubernetes_stack.live_pods_of(run_id)
+        return bool(pods) and pods[0].get("status", {}).get("phase") == "Running"
+
+    wait_until(napping, "the nap pod runs")
+    kfp_client.terminate_run(run_id)
+    run = wait_for_run(kfp_client, run_id)
+
+    assert run["state"] == "CANCELED", run
+    assert kubernetes_stack.live_pods_of(run_id) == []
+    assert task_records(run_id)["nap"].state.value == "CANCELED"
+    assert list(attempts_per_pod(kubernetes_stack, run_id).values()) == [1]
+
+
+def test_parallel_for_runs_one_pod_per_iteration(kubernetes_stack, run_to_end):
+    run = run_to_end(fan_out_pipeline)
+
+    assert run["state"] == "SUCCEEDED", run
+    counts = attempts_per_pod(kubernetes_stack, run["run_id"])
+    assert len(counts) == 3 and set(counts.values()) == {1}
+    from chalicelib.settings import Settings
+    from chalicelib.store import runs as run_store
+    from chalicelib.store.objects import ObjectStore
+
+    records = run_store.load_tasks(run["run_id"], ObjectStore(Settings.from_env().bucket)).values()
+    sums = sorted(r.parameters["Output"] for r in records if r.name == "add")
+    assert sums == [11, 12, 13]
+
+
+def test_packages_to_install_go_to_the_pods_own_directory_not_the_stacks_venv(
+    kubernetes_stack, run_to_end, tmp_path
+):
+    wheel = build_wheel(tmp_path, "kfps_greeting", 'GREETING = "hello from a wheel"\n')
+    component = dsl.component(uses_greeting, packages_to_install=[str(wheel)])
+
+    @dsl.pipeline(name="k8s-packages")
+    def packages_pipeline() -> str:
+        return component().output
+
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    before = sorted(p.name for p in site_packages.iterdir())
+    run = run_to_end(packages_pipeline)
+
+    assert run["state"] == "SUCCEEDED", run
+    assert task_records(run["run_id"])["uses-greeting"].parameters == {"Output": "hello from a wheel"}
+    assert sorted(p.name for p in site_packages.iterdir()) == before
+    assert list(attempts_per_pod(kubernetes_stack, run["run_id"]).values()) == [1]
+
+
+def build_wheel(directory: Path, module: str, source: str) -> Path:
+    """A minimal pure-Python wheel holding one module (pip installs it offline)."""
+    name = module.replace("_", "-")
+    dist_info = f"{module}-1.0.dist-info"
+    files = {
+        f"{module}.py": source,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{dist_info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{dist_info}/RECORD"])
+    wheel = directory / f"{module}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
