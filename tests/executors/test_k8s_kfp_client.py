@@ -304,3 +304,66 @@ def build_wheel(directory: Path, module: str, source: str) -> Path:
         for path, text in files.items():
             archive.writestr(path, text)
     return wheel
+
+
+def run_package(kfp_client: Any, package: Path) -> dict[str, Any]:
+    result = kfp_client.create_run_from_pipeline_package(str(package), arguments={}, enable_caching=False)
+    return wait_for_run(kfp_client, result.run_id)
+
+
+def claims_of(pod: dict[str, Any]) -> dict[str, str]:
+    """Mount path → claim name of the pod's main container."""
+    volumes = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    main = next(c for c in pod["spec"]["containers"] if c["name"] == "main")
+    return {m["mountPath"]: volumes[m["name"]] for m in main["volumeMounts"] if m["name"] in volumes}
+
+
+def test_create_pvc_and_delete_pvc_run_no_pod_and_the_claim_carries_data(
+    kubernetes_stack, kfp_client, corpus
+):
+    run = run_package(kfp_client, corpus / "valid" / "pipeline_with_volume.yaml")
+
+    assert run["state"] == "SUCCEEDED", run
+    records = task_records(run["run_id"])
+    claim = records["createpvc"].parameters["name"]
+    assert claim.endswith("-my-pvc")
+    assert records["consumer"].parameters == {"Output": "Hello world"}
+    assert records["deletepvc"].state.value == "SUCCEEDED"
+    pods = kubernetes_stack.pods_created_for(run["run_id"])
+    assert sorted(p["metadata"]["annotations"][names.ANNOTATION_TASK_NAME] for p in pods) == [
+        "consumer",
+        "producer",
+    ]
+    assert [claims_of(p) for p in pods] == [{"/data": claim}, {"/data": claim}]
+    assert set(attempts_per_pod(kubernetes_stack, run["run_id"]).values()) == {1}
+    claim_path = f"/api/v1/namespaces/{kubernetes_stack.settings.namespace}/persistentvolumeclaims"
+    assert kubernetes_stack.claim_requests("DELETE").count(f"{claim_path}/{claim}") == 1
+    assert (kubernetes_stack.settings.namespace, claim) not in kubernetes_stack.fake.objects[
+        "persistentvolumeclaims"
+    ]
+
+
+def test_workspace_claim_lives_as_long_as_the_run(kubernetes_stack, kfp_client, corpus):
+    claims_created_before = len(kubernetes_stack.claim_requests("POST"))
+    run = run_package(kfp_client, corpus / "valid" / "critical" / "pipeline_with_workspace.yaml")
+
+    assert run["state"] == "SUCCEEDED", run
+    claim = names.workspace_pvc_name(run["run_id"])
+    records = task_records(run["run_id"])
+    assert records["read-from-workspace"].parameters == {"Output": "Hello from workspace!"}
+    pods = kubernetes_stack.pods_created_for(run["run_id"])
+    assert [claims_of(p) for p in pods] == [{"/kfp-workspace": claim}, {"/kfp-workspace": claim}]
+    assert set(attempts_per_pod(kubernetes_stack, run["run_id"]).values()) == {1}
+    assert len(kubernetes_stack.claim_requests("POST")) == claims_created_before + 1
+    namespace = kubernetes_stack.settings.namespace
+    assert (
+        kubernetes_stack.claim_requests("DELETE").count(
+            f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{claim}"
+        )
+        == 1
+    )
+    assert (namespace, claim) not in kubernetes_stack.fake.objects["persistentvolumeclaims"]
