@@ -1,4 +1,8 @@
-"""Task records → KFP `run_details.task_details` (one entry per task instance, loop iterations included)."""
+"""Task records → KFP `run_details.task_details` (one entry per task instance, loop iterations included).
+
+Beyond KFP's fields, each entry carries `output_parameters` (the task's output parameter values by name; on the
+root task these are the pipeline's outputs) and each output artifact its `uri`, `name` and `metadata` — KFP
+keeps those in MLMD, which this backend does not run. kfp's generated client models ignore the extras."""
 
 from __future__ import annotations
 
@@ -40,13 +44,19 @@ def _detail(run_id: str, record: TaskRecord, child_ids: list[str]) -> dict[str, 
             "executor_detail": omit_empty({"main_job": record.pod_name}),
             "child_tasks": [{"task_id": child} for child in child_ids],
             "outputs": _outputs(record),
+            "output_parameters": dict(record.parameters),
         }
     )
 
 
 def _outputs(record: TaskRecord) -> dict[str, Any]:
-    """Output artifacts by name (KFP lists MLMD artifact ids here; we have URIs, so give those as well)."""
+    """Output artifacts by name (KFP lists MLMD artifact ids here; we have URIs and metadata, so give those)."""
     return {
-        name: {"artifacts": [omit_empty({"uri": a.get("uri"), "name": a.get("name")}) for a in artifacts]}
+        name: {
+            "artifacts": [
+                omit_empty({"uri": a.get("uri"), "name": a.get("name"), "metadata": a.get("metadata")})
+                for a in artifacts
+            ]
+        }
         for name, artifacts in record.artifacts.items()
     }

@@ -1,0 +1,50 @@
+"""Submitting SDK pipelines through kfp.Client, and reading back what a finished run produced."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from run_waiting import only_task, tasks_by_name
+
+EXPERIMENT = "conformance"
+
+
+def submit(
+    kfp_client: Any,
+    pipeline_func: Callable[..., Any],
+    arguments: dict[str, Any] | None = None,
+    enable_caching: bool = False,
+) -> str:
+    """Compile and start `pipeline_func`; the run id."""
+    result = kfp_client.create_run_from_pipeline_func(
+        pipeline_func, arguments=arguments or {}, experiment_name=EXPERIMENT, enable_caching=enable_caching
+    )
+    return result.run_id
+
+
+def pipeline_outputs(run: dict[str, Any]) -> dict[str, Any]:
+    """The run's root output parameters (the root task's `output_parameters`)."""
+    roots = [task for task in run["run_details"]["task_details"] if not task.get("parent_task_id")]
+    assert len(roots) == 1, roots
+    return roots[0].get("output_parameters", {})
+
+
+def output_parameter(run: dict[str, Any], display_name: str, name: str = "Output") -> Any:
+    return only_task(run, display_name).get("output_parameters", {})[name]
+
+
+def output_artifacts(run: dict[str, Any], display_name: str, name: str) -> list[dict[str, Any]]:
+    return only_task(run, display_name)["outputs"][name]["artifacts"]
+
+
+def artifact_text(artifact: dict[str, Any]) -> str:
+    """The text of a local-stack artifact (its URI is a path under the pipeline root)."""
+    uri = artifact["uri"]
+    return Path(uri.removeprefix("file://")).read_text()
+
+
+def states(run: dict[str, Any]) -> dict[str, list[str]]:
+    """Task states by display name."""
+    return {name: sorted(task["state"] for task in tasks) for name, tasks in tasks_by_name(run).items()}
