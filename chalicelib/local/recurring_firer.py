@@ -9,12 +9,12 @@ tests can advance time.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.local.periodic import PeriodicWorker
 from chalicelib.settings import Settings
 from chalicelib.store import recurring_runs as recurring_store
 from chalicelib.store.objects import ObjectStore
@@ -26,27 +26,18 @@ logger = Logger()
 TICK_SECONDS = 1.0
 
 
-class RecurringRunFirer:
+class RecurringRunFirer(PeriodicWorker):
     """Start with `start()`, stop with `stop()`; `tick(now)` is one pass."""
+
+    thread_name = "kfps-recurring-firer"
 
     def __init__(
         self, settings: Settings, clock: Callable[[], datetime] = utc_now, interval: float = TICK_SECONDS
     ) -> None:
+        super().__init__(interval)
         self.settings = settings
         self.objects = ObjectStore(settings.bucket)
         self._clock = clock
-        self._interval = interval
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="kfps-recurring-firer", daemon=True)
-
-    def start(self) -> RecurringRunFirer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
 
     def tick(self, now: datetime) -> list[FireOutcome]:
         """Fire every due time of every enabled recurring run, as of `now`. Returns the outcomes."""
@@ -58,9 +49,5 @@ class RecurringRunFirer:
                 )
         return outcomes
 
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._interval):
-            try:
-                self.tick(self._clock())
-            except Exception:  # noqa: BLE001 - the firer must survive; the next tick retries
-                logger.exception("recurring run firer tick failed")
+    def work(self) -> None:
+        self.tick(self._clock())

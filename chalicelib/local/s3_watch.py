@@ -8,12 +8,12 @@ registration is idempotent anyway.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.local.periodic import PeriodicWorker
 from chalicelib.settings import Settings
 from chalicelib.store.objects import ObjectStore
 from chalicelib.timestamps import format_time
@@ -44,31 +44,25 @@ def object_created_event(bucket: str, key: str, etag: str, size: int, when: date
     }
 
 
-class PipelineUploadWatcher:
+class PipelineUploadWatcher(PeriodicWorker):
     """Start with `start()`, stop with `stop()`; `poll()` is one pass."""
 
+    thread_name = "kfps-s3-watch"
+
     def __init__(self, settings: Settings, interval: float = POLL_SECONDS) -> None:
+        super().__init__(interval)
         self.settings = settings
         self.objects = ObjectStore(settings.bucket)
-        self._interval = interval
         self._seen: set[tuple[str, str]] = set()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="kfps-s3-watch", daemon=True)
-
-    def start(self) -> PipelineUploadWatcher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._client: Any = None
 
     def poll(self) -> list[RegistrationOutcome]:
         """Register every package revision under `pipelines/` not handed over yet. Returns the outcomes."""
-        import boto3
+        if self._client is None:  # one client for the watcher's life: building one costs ~0.1 s
+            import boto3
 
-        client = boto3.client("s3", region_name=self.settings.region)
+            self._client = boto3.client("s3", region_name=self.settings.region)
+        client = self._client
         outcomes: list[RegistrationOutcome] = []
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=self.settings.bucket, Prefix=PIPELINES_PREFIX
@@ -89,9 +83,5 @@ class PipelineUploadWatcher:
                 self._seen.add(revision)
         return outcomes
 
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._interval):
-            try:
-                self.poll()
-            except Exception:  # noqa: BLE001 - the watcher must survive; the next poll retries
-                logger.exception("pipeline upload watcher poll failed")
+    def work(self) -> None:
+        self.poll()

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import yaml
 
-from tests.api.test_pipelines_api import HELLO
+from tests.support.specs import HELLO
 
 SPEC = yaml.safe_load(HELLO)
 TYPED = dict(

@@ -11,29 +11,8 @@ import pytest
 import yaml
 from chalice.test import Client
 
-HELLO = """
-pipelineInfo: {name: hello-pipeline}
-sdkVersion: kfp-2.17.3
-schemaVersion: 2.1.0
-deploymentSpec:
-  executors:
-    exec-hello:
-      container: {image: python:3.11, command: [echo], args: ["{{$.inputs.parameters['name']}}"]}
-components:
-  comp-hello:
-    executorLabel: exec-hello
-    inputDefinitions: {parameters: {name: {parameterType: STRING}}}
-root:
-  dag:
-    tasks:
-      hello:
-        componentRef: {name: comp-hello}
-        taskInfo: {name: hello}
-        inputs: {parameters: {name: {componentInputParameter: name}}}
-  inputDefinitions:
-    parameters:
-      name: {parameterType: STRING, defaultValue: world, isOptional: true}
-"""
+from tests.support.specs import HELLO
+
 HELLO_SPEC = yaml.safe_load(HELLO)
 HOURLY = {"periodic_schedule": {"interval_second": 3600}}
 
