@@ -356,6 +356,13 @@ class Reconciler:
                     pod_name=status.name or record.pod_name,
                 )
             return None
+        if not record.started_at or not record.pod_name:
+            # The attempt ended before any pass saw it RUNNING: keep its start time and process/pod name.
+            record = dataclasses.replace(
+                record,
+                started_at=record.started_at or status.started_at,
+                pod_name=record.pod_name or status.name,
+            )
         result = status.result
         if status.phase is AttemptPhase.SUCCEEDED and result is not None:
             self._remember_cache(run.run_id, record, result.parameters, result.artifacts)
