@@ -3,6 +3,7 @@
 lists and artifact lists (nested, with parallelism limits and dict items), dsl.Collected fan-in, and nested
 pipelines with sub-DAG inputs and outputs — one task detail per task and loop iteration."""
 
+import datetime
 import functools
 import json
 from typing import List, NamedTuple
@@ -167,6 +168,10 @@ def nested_pipeline(value: str = "v") -> NamedTuple("Outputs", [("label", str), 
     return Outputs(inner.outputs["label"], text.output)
 
 
+def _time(stamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stamp)
+
+
 BRANCHES = {"heads": ("if:heads", "H"), "tails": ("elif:tails", "T"), "edge": ("else:edge", "E")}
 
 
@@ -230,13 +235,19 @@ def test_every_loop_iteration_is_a_task_detail_with_parent_and_children(runs):
         assert {"task_id": task["task_id"]} in parent["child_tasks"]
         assert {"pod_name", "start_time", "end_time", "create_time"} <= task.keys(), json.dumps(task)
         assert task["state"] == "SUCCEEDED"
-    iterations = [
+    loops = [
         task
         for task in details
-        if by_id.get(task.get("parent_task_id", ""), {}).get("child_tasks")
-        and task["display_name"].startswith("for-loop")
+        if task["task_id"].count(".") == 1 and task["display_name"].startswith("for-loop")
     ]
-    assert iterations
+    iteration_counts = sorted(len(loop["child_tasks"]) for loop in loops)
+    assert iteration_counts == [2, 2, 2, 3, 4], (
+        iteration_counts
+    )  # nested outer, dict items, texts, raw, param
+    for loop in loops:
+        for child in loop["child_tasks"]:
+            iteration = by_id[child["task_id"]]
+            assert iteration["parent_task_id"] == loop["task_id"] and iteration["state"] == "SUCCEEDED"
 
 
 def test_parallelism_one_runs_iterations_one_after_another(runs):
@@ -250,9 +261,9 @@ def test_parallelism_one_runs_iterations_one_after_another(runs):
     ]
     assert len(raw) == 3 and len(loop["child_tasks"]) == 3
     assert all("start_time" in task for task in raw), raw
-    ordered = sorted(raw, key=lambda task: task["start_time"])
+    ordered = sorted(raw, key=lambda task: _time(task["start_time"]))
     for earlier, later in zip(ordered, ordered[1:], strict=False):
-        assert earlier["end_time"] <= later["start_time"]
+        assert _time(earlier["end_time"]) <= _time(later["start_time"])
 
 
 def test_parallel_for_over_a_collected_artifact_list(runs):
