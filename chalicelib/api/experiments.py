@@ -115,7 +115,9 @@ def archive_experiment(item: ExperimentItem) -> None:
     catalog.set_experiment_storage_state(item, "ARCHIVED")
     for run in run_store.list_runs(experiment_id=item.experiment_id):
         if run.storage_state != "ARCHIVED":
-            run_store.update_run_fields(run_store.get_run(run.run_id), storage_state="ARCHIVED")
+            run_store.modify_run(
+                run.run_id, lambda fresh: run_store.update_run_fields(fresh, storage_state="ARCHIVED")
+            )
     from chalicelib.api.recurring_runs import set_recurring_run_enabled
 
     for recurring in recurring_store.list_recurring_runs(experiment_id=item.experiment_id):

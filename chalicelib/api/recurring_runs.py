@@ -30,6 +30,7 @@ from chalicelib.api.runs import runtime_config_of
 from chalicelib.spec import validate_runtime_parameters
 from chalicelib.store import catalog
 from chalicelib.store import recurring_runs as recurring_store
+from chalicelib.store.errors import ConcurrentUpdate
 from chalicelib.store.objects import ObjectStore
 from chalicelib.store.tables import RecurringRunItem, namespace_key
 from chalicelib.timestamps import now_text, utc_now
@@ -129,7 +130,14 @@ def _max_concurrency(body: dict[str, Any]) -> int:
 
 def set_recurring_run_enabled(item: RecurringRunItem, enabled: bool) -> None:
     """Enable or disable the recurring run and its schedule; enabling first catches up on missed times."""
-    recurring_store.update_recurring_run(item, enabled=enabled, updated_at=now_text())
+    for attempt in range(8):  # the local firer / fire Lambda may move last_fired_at concurrently
+        try:
+            recurring_store.update_recurring_run(item, enabled=enabled, updated_at=now_text())
+            break
+        except ConcurrentUpdate:
+            if attempt == 7:
+                raise
+            item = recurring_store.get_recurring_run(item.recurring_run_id)
     if enabled:
         catch_up(item, runtime.settings(), runtime.objects(), utc_now())
     sync_schedule(item, runtime.settings())

@@ -178,32 +178,41 @@ def delete_run(run_id: str) -> dict:
     return {}
 
 
+def _terminate(item: RunItem) -> None:
+    if item.state not in TERMINABLE_RUN_STATES:
+        raise FailedPrecondition(f"Run {item.run_id} is {item.state} and cannot be terminated")
+    run_store.set_run_state(item, "CANCELING", cancel_requested=True)
+
+
+def _retry(item: RunItem) -> None:
+    if item.state not in RETRYABLE_RUN_STATES:
+        raise FailedPrecondition(
+            f"Run {item.run_id} is {item.state}; only FAILED or CANCELED runs can be retried"
+        )
+    run_store.set_run_state(
+        item, "PENDING", cancel_requested=False, retry_requested=int(item.retry_requested or 0) + 1
+    )
+
+
+_RUN_ACTIONS = {
+    "terminate": _terminate,
+    "retry": _retry,
+    "archive": lambda item: run_store.update_run_fields(item, storage_state="ARCHIVED"),
+    "unarchive": lambda item: run_store.update_run_fields(item, storage_state="AVAILABLE"),
+}
+
+
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["POST"])
 @handled()
 def run_action(run_id: str) -> dict:
     resource_id, action = split_action(run_id, ("terminate", "retry", "archive", "unarchive"), "run")
-    item = run_store.get_run(resource_id)
-    if action == "terminate":
-        if item.state not in TERMINABLE_RUN_STATES:
-            raise FailedPrecondition(f"Run {resource_id} is {item.state} and cannot be terminated")
-        run_store.set_run_state(item, "CANCELING", cancel_requested=True)
-        reconcile_kick.kick(runtime.settings(), resource_id)
-    elif action == "retry":
-        if item.state not in RETRYABLE_RUN_STATES:
-            raise FailedPrecondition(
-                f"Run {resource_id} is {item.state}; only FAILED or CANCELED runs can be retried"
-            )
-        run_store.set_run_state(
-            item, "PENDING", cancel_requested=False, retry_requested=int(item.retry_requested or 0) + 1
-        )
-        reconcile_kick.kick(runtime.settings(), resource_id)
-    elif action == "archive":
-        run_store.update_run_fields(item, storage_state="ARCHIVED")
-    else:
-        experiment = catalog.get_experiment(item.experiment_id)
+    if action == "unarchive":
+        experiment = catalog.get_experiment(run_store.get_run(resource_id).experiment_id)
         if experiment.storage_state == "ARCHIVED":
             raise FailedPrecondition(
                 f"Run {resource_id} belongs to archived experiment {experiment.experiment_id}; unarchive it first"
             )
-        run_store.update_run_fields(item, storage_state="AVAILABLE")
+    run_store.modify_run(resource_id, _RUN_ACTIONS[action])
+    if action in ("terminate", "retry"):
+        reconcile_kick.kick(runtime.settings(), resource_id)
     return {}

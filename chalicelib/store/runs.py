@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pynamodb.exceptions import (
@@ -119,6 +120,21 @@ def set_run_state(item: RunItem, state: str, error: dict[str, Any] | None = None
     if error is not None or state != item.state:
         actions.append(RunItem.error.set(error) if error is not None else RunItem.error.remove())
     _update(item, actions)
+
+
+def modify_run(run_id: str, change: Callable[[RunItem], None], attempts: int = 8) -> RunItem:
+    """Read the run and apply `change` (which makes one versioned write), re-reading and trying again when a
+    concurrent writer (the reconciler) won the race. `change` re-checks its preconditions on every try."""
+    for attempt in range(attempts):
+        item = get_run(run_id)
+        try:
+            change(item)
+            return item
+        except ConcurrentUpdate:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def update_run_fields(item: RunItem, **fields: Any) -> None:
