@@ -68,8 +68,14 @@ def output_artifacts(run: dict[str, Any], display_name: str, name: str) -> list[
 
 
 def artifact_text(artifact: dict[str, Any]) -> str:
-    """The text of a local-stack artifact (its URI is a path under the pipeline root)."""
+    """The text of an artifact: an object in the stack's bucket (`s3://`, the Kubernetes executor's pipeline
+    root) or a file under the local executor's pipeline root."""
     uri = artifact["uri"]
+    if uri.startswith("s3://"):
+        from chalicelib.store.objects import ObjectStore
+
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return ObjectStore(bucket).get_bytes(key).decode()
     return Path(uri.removeprefix("file://")).read_text()
 
 

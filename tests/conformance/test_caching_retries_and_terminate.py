@@ -10,7 +10,7 @@ import uuid
 import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
-from run_waiting import get_run, only_task, task_log, wait_for_run, wait_for_runs
+from run_waiting import get_run, only_task, task_log
 from submitting import output_parameter, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -112,14 +112,15 @@ def _count(directory, name: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def cache_runs(kfp_client, local_stack, tmp_path_factory):
+def cache_runs(executor_stack, tmp_path_factory):
+    client = executor_stack.client
     marker_dir = tmp_path_factory.mktemp("cache")
     arguments = {"marker_dir": str(marker_dir), "salt": uuid.uuid4().hex}
-    first = wait_for_run(local_stack.url, submit(kfp_client, cache_pipeline, arguments, enable_caching=True))
+    first = executor_stack.wait_for_run(submit(client, cache_pipeline, arguments, enable_caching=True))
     counts_after_first = {name: _count(marker_dir, name) for name in ("produce", "consume")}
-    second = wait_for_run(local_stack.url, submit(kfp_client, cache_pipeline, arguments, enable_caching=True))
+    second = executor_stack.wait_for_run(submit(client, cache_pipeline, arguments, enable_caching=True))
     counts_after_second = {name: _count(marker_dir, name) for name in ("produce", "consume")}
-    third = wait_for_run(local_stack.url, submit(kfp_client, cache_pipeline, arguments, enable_caching=False))
+    third = executor_stack.wait_for_run(submit(client, cache_pipeline, arguments, enable_caching=False))
     counts_after_third = {name: _count(marker_dir, name) for name in ("produce", "consume")}
     return {
         "runs": (first, second, third),
@@ -154,16 +155,18 @@ def test_enable_caching_false_runs_everything_again(cache_runs):
     assert cache_runs["counts"][2] == {"produce": 2, "consume": 2}
 
 
-def test_set_retry_runs_a_failed_attempt_again_after_backoff(kfp_client, local_stack, tmp_path):
+def test_set_retry_runs_a_failed_attempt_again_after_backoff(executor_stack, tmp_path):
     counter = tmp_path / "counter"
-    run = wait_for_run(local_stack.url, submit(kfp_client, retry_pipeline, {"counter_path": str(counter)}))
+    run = executor_stack.wait_for_run(
+        submit(executor_stack.client, retry_pipeline, {"counter_path": str(counter)})
+    )
     assert run["state"] == "SUCCEEDED", run.get("error")
     assert output_parameter(run, "flaky") == "attempt=2"
     assert counter.read_text() == "2"
     task_id = only_task(run, "flaky")["task_id"]
-    first_log = get_log(local_stack.url, run["run_id"], task_id, attempt=1)
+    first_log = get_log(executor_stack.url, run["run_id"], task_id, attempt=1)
     assert "flaky attempt 1" in first_log
-    assert "flaky attempt" not in task_log(local_stack.url, run["run_id"], task_id)
+    assert "flaky attempt" not in task_log(executor_stack.url, run["run_id"], task_id)
 
 
 def get_log(base_url: str, run_id: str, task_id: str, attempt: int) -> str:
@@ -199,16 +202,17 @@ def _process_gone(pid: int, timeout: float = 30.0) -> bool:
 
 
 def test_terminate_kills_the_process_cancels_and_still_runs_the_exit_handler_then_retry_finishes(
-    kfp_client, local_stack, tmp_path
+    executor_stack, tmp_path
 ):
+    kfp_client = executor_stack.client
     run_id = submit(kfp_client, terminate_pipeline, {"marker_dir": str(tmp_path)})
-    _wait_for_task_state(local_stack.url, run_id, "sleep-first-time", "RUNNING")
+    _wait_for_task_state(executor_stack.url, run_id, "sleep-first-time", "RUNNING")
     deadline = time.monotonic() + 60
     while not (tmp_path / "sleeper.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     pid = int((tmp_path / "sleeper.pid").read_text())
     kfp_client.terminate_run(run_id)
-    run = wait_for_run(local_stack.url, run_id)
+    run = executor_stack.wait_for_run(run_id)
     assert run["state"] == "CANCELED"
     history = [entry["state"] for entry in run["state_history"]]
     assert history[-2:] == ["CANCELING", "CANCELED"]
@@ -221,7 +225,7 @@ def test_terminate_kills_the_process_cancels_and_still_runs_the_exit_handler_the
     assert _process_gone(pid)
 
     kfp_client.runs.run_service_retry_run(run_id=run_id)
-    retried = wait_for_runs(local_stack.url, [run_id], until=frozenset({"SUCCEEDED", "FAILED"}))[run_id]
+    retried = executor_stack.wait_for_run(run_id, until=frozenset({"SUCCEEDED", "FAILED"}))
     assert retried["state"] == "SUCCEEDED", retried.get("error")
     assert only_task(retried, "sleep-first-time")["output_parameters"] == {"Output": "woke"}
     assert only_task(retried, "count-run-2")["state"] == "SUCCEEDED"

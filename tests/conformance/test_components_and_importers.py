@@ -7,7 +7,7 @@ import functools
 import pytest
 from kfp import components, dsl
 from kfp.dsl import Dataset, Input, Output, OutputPath
-from run_waiting import only_task, tasks_by_name, wait_for_runs
+from run_waiting import only_task, tasks_by_name
 from submitting import artifact_text, output_artifacts, output_parameter, pipeline_outputs, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -121,13 +121,13 @@ def source_file(local_stack, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(kfp_client, local_stack, source_file):
+def runs(executor_stack, source_file):
     ids = {
-        "containers": submit(kfp_client, containers_pipeline, {"text": "hi there"}),
-        "env": submit(kfp_client, env_pipeline),
-        "importers": submit(kfp_client, importers_pipeline, {"source_uri": str(source_file)}),
+        "containers": submit(executor_stack.client, containers_pipeline, {"text": "hi there"}),
+        "env": submit(executor_stack.client, env_pipeline),
+        "importers": submit(executor_stack.client, importers_pipeline, {"source_uri": str(source_file)}),
     }
-    finished = wait_for_runs(local_stack.url, ids.values())
+    finished = executor_stack.wait_for_runs(ids.values())
     return {key: finished[run_id] for key, run_id in ids.items()}
 
 

@@ -5,7 +5,7 @@ import functools
 
 import pytest
 from kfp import dsl
-from run_waiting import only_task, task_log, tasks_by_name, wait_for_runs
+from run_waiting import only_task, task_log, tasks_by_name
 from submitting import output_parameter, states, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -77,16 +77,16 @@ def fail_fast_pipeline(marker_dir: str):
 
 
 @pytest.fixture(scope="module")
-def runs(kfp_client, local_stack, tmp_path_factory):
+def runs(executor_stack, tmp_path_factory):
     ids = {
-        "exit-ok": submit(kfp_client, exit_pipeline, {"fail": False}),
-        "exit-failed": submit(kfp_client, exit_pipeline, {"fail": True}),
-        "ignore-upstream": submit(kfp_client, ignore_upstream_pipeline),
+        "exit-ok": submit(executor_stack.client, exit_pipeline, {"fail": False}),
+        "exit-failed": submit(executor_stack.client, exit_pipeline, {"fail": True}),
+        "ignore-upstream": submit(executor_stack.client, ignore_upstream_pipeline),
         "fail-fast": submit(
-            kfp_client, fail_fast_pipeline, {"marker_dir": str(tmp_path_factory.mktemp("ff"))}
+            executor_stack.client, fail_fast_pipeline, {"marker_dir": str(tmp_path_factory.mktemp("ff"))}
         ),
     }
-    finished = wait_for_runs(local_stack.url, ids.values())
+    finished = executor_stack.wait_for_runs(ids.values())
     return {key: finished[run_id] for key, run_id in ids.items()}
 
 
@@ -105,13 +105,13 @@ def test_exit_handler_runs_and_sees_failed_when_a_guarded_task_fails(runs):
     assert state == "FAILED" and task_name
 
 
-def test_failed_task_error_names_exit_code_and_log_tail(runs, local_stack):
+def test_failed_task_error_names_exit_code_and_log_tail(runs, executor_stack):
     run = runs["exit-failed"]
     failed = only_task(run, "maybe-fail")
     message = failed["error"]["message"]
     assert "exit code 3" in message and "line-for-the-log-tail" in message
     assert failed["pod_name"] and failed["start_time"] and failed["end_time"]
-    assert "line-for-the-log-tail" in task_log(local_stack.url, run["run_id"], failed["task_id"])
+    assert "line-for-the-log-tail" in task_log(executor_stack.url, run["run_id"], failed["task_id"])
     assert "maybe-fail" in run["error"]["message"]
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from run_waiting import wait_for_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("KFPS_CORPUS", REPO_ROOT.parent / "shared" / "corpus" / "kfp-compiled"))
@@ -107,7 +106,7 @@ def _cases() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def corpus_outcomes(request, corpus, kfp_client, local_stack, tmp_path_factory) -> dict[str, dict[str, Any]]:
+def corpus_outcomes(request, corpus, executor_stack, tmp_path_factory) -> dict[str, dict[str, Any]]:
     """Submit every selected corpus file at once (caching off), wait for all; final run JSON by file."""
     selected = sorted(
         {
@@ -117,6 +116,7 @@ def corpus_outcomes(request, corpus, kfp_client, local_stack, tmp_path_factory) 
         }
     )
     overrides = _parameter_overrides(tmp_path_factory.mktemp("corpus"))
+    kfp_client = executor_stack.client
     experiment = kfp_client.create_experiment("conformance-corpus")
     run_ids = {}
     for relative in selected:
@@ -129,7 +129,7 @@ def corpus_outcomes(request, corpus, kfp_client, local_stack, tmp_path_factory) 
             enable_caching=False,
         )
         run_ids[relative] = run.run_id
-    finished = wait_for_runs(local_stack.url, run_ids.values(), timeout=CORPUS_TIMEOUT)
+    finished = executor_stack.wait_for_runs(run_ids.values(), timeout=CORPUS_TIMEOUT)
     return {relative: finished[run_id] for relative, run_id in run_ids.items()}
 
 

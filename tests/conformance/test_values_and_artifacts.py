@@ -21,7 +21,7 @@ from kfp.dsl import (
 )
 from kfp_server_api.exceptions import ApiException
 from local_reference import run_locally
-from run_waiting import only_task, read_artifact, wait_for_runs
+from run_waiting import only_task, read_artifact
 from submitting import artifact_text, output_artifacts, output_parameter, pipeline_outputs, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -163,13 +163,13 @@ VALUES_ARGUMENTS = {"required": "req-", "i": 11, "maybe": "given"}
 
 
 @pytest.fixture(scope="module")
-def runs(kfp_client, local_stack):
+def runs(executor_stack):
     ids = {
-        "values": submit(kfp_client, values_pipeline, VALUES_ARGUMENTS),
-        "defaults": submit(kfp_client, values_pipeline, {"required": "r"}),
-        "artifacts": submit(kfp_client, artifacts_pipeline),
+        "values": submit(executor_stack.client, values_pipeline, VALUES_ARGUMENTS),
+        "defaults": submit(executor_stack.client, values_pipeline, {"required": "r"}),
+        "artifacts": submit(executor_stack.client, artifacts_pipeline),
     }
-    finished = wait_for_runs(local_stack.url, ids.values())
+    finished = executor_stack.wait_for_runs(ids.values())
     return {key: finished[run_id] for key, run_id in ids.items()}
 
 
@@ -217,13 +217,13 @@ def test_values_pipeline_outputs_equal_kfp_local(runs, tmp_path):
     assert pipeline_outputs(runs["values"]) == local
 
 
-def test_artifacts_of_every_type_keep_content_and_metadata(runs, local_stack):
+def test_artifacts_of_every_type_keep_content_and_metadata(runs, executor_stack):
     run = runs["artifacts"]
     assert run["state"] == "SUCCEEDED", run.get("error")
     producer = only_task(run, "make-artifacts")
     dataset = output_artifacts(run, "make-artifacts", "dataset")[0]
     assert artifact_text(dataset) == "a,b\n1,2\n" and dataset["metadata"] == {"rows": 1}
-    assert read_artifact(local_stack.url, run["run_id"], producer["task_id"], "model") == b"weights"
+    assert read_artifact(executor_stack.url, run["run_id"], producer["task_id"], "model") == b"weights"
     assert output_artifacts(run, "make-artifacts", "metrics")[0]["metadata"] == {"accuracy": 0.9}
     confusion = output_artifacts(run, "make-artifacts", "classification")[0]["metadata"]["confusionMatrix"]
     assert confusion["rows"] == [{"row": [3, 1]}, {"row": [0, 4]}]

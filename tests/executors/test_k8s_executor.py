@@ -181,6 +181,15 @@ def test_failing_command_reports_its_exit_code(executor, fake, s3, bucket):
     assert status.result.error == "command exited with 3"
 
 
+def test_failing_command_reports_the_tail_of_the_main_containers_log(executor, fake, s3, bucket):
+    name = executor.launch(attempt(namespace=NS))
+    fake.set_status(NS, name, pod_status("Failed", terminated(3), terminated(0)))
+    fake.set_log(NS, name, "main", "".join(f"line {i}\n" for i in range(30)) + "Traceback: boom\n")
+    put_result(s3, bucket, TaskResult(3, error="command exited with 3"))
+    tail = only_status(executor).result.log_tail
+    assert tail.endswith("line 29\nTraceback: boom\n") and "line 10\n" not in tail
+
+
 def test_running_pod_is_running(executor, fake):
     name = executor.launch(attempt(namespace=NS))
     fake.set_status(NS, name, pod_status("Running", {"running": {}}, {"running": {}}))

@@ -187,6 +187,24 @@ def test_missing_s3_input_fails_prepare_and_collect_reports_it(tmp_path: Path, s
     assert f"s3://{BUCKET}/nope.txt does not exist" in result["error"]
 
 
+@dsl.container_component
+def read_accuracy(metrics: dsl.Input[dsl.Metrics]):
+    return dsl.ContainerSpec(image="alpine:3", command=["cat", metrics.path])
+
+
+def test_prepare_accepts_a_metrics_input_that_has_no_stored_file(tmp_path: Path, s3_env):
+    artifacts = {"metrics": [{"name": "1", "uri": f"s3://{BUCKET}/metrics", "metadata": {"accuracy": 0.9}}]}
+    spec = task_spec_from_ir(compile_component(read_accuracy, tmp_path), f"s3://{BUCKET}/root", {}, artifacts)
+    task_file, workdir = tmp_path / "t.json", tmp_path / "w"
+    task_file.write_text(spec.to_json())
+    completed = subprocess.run(
+        [sys.executable, "-m", "chalicelib.launcher", "prepare", "--task-file", str(task_file), "--workdir", str(workdir)]
+        + ["--mount-root", str(tmp_path / "m")],
+        env=launcher_env(s3_env), cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+
+
 def test_local_run_never_imports_boto3(tmp_path: Path):
     @dsl.container_component
     def hello():

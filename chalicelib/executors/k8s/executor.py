@@ -18,6 +18,7 @@ create/delete in the namespaces; the pods' S3 access comes from their service ac
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 AttemptKey = tuple[str, str, int]
 MAX_SELECTOR_RUN_IDS = 50
-PREPARE_LOG_LINES = 20
+LOG_TAIL_LINES = 20
 
 
 def utc_now() -> dt.datetime:
@@ -202,6 +203,9 @@ class KubernetesExecutor:
         if phase is AttemptPhase.FAILED and result is not None:
             message = message or result.error
             exit_code = exit_code if exit_code is not None else result.exit_code
+            if not result.log_tail:  # the command's output is in the main container's log, not collect's
+                tail = self._log_tail(identity.name, identity.namespace, MAIN_CONTAINER)
+                result = dataclasses.replace(result, log_tail=tail)
         if reason == "PrepareFailed" and not message:
             message = self._log_tail(identity.name, identity.namespace, PREPARE_CONTAINER)
         return AttemptStatus(
@@ -226,7 +230,7 @@ class KubernetesExecutor:
             name,
             namespace,
             container=container,
-            tail_lines=PREPARE_LOG_LINES,
+            tail_lines=LOG_TAIL_LINES,
             tolerate=(400, 404),
         )
         return response.data.decode(errors="replace") if response is not None else ""
