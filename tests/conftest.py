@@ -94,3 +94,11 @@ def kubernetes_stack(local_stack: LocalStack, tmp_path_factory: pytest.TempPathF
     with local_stack.background_paused():
         with start_kubernetes_stack(local_stack.aws_endpoint, tmp_path_factory.mktemp("k8s-stack")) as stack:
             yield stack
+
+
+@pytest.fixture
+def quiet_stack(local_stack: LocalStack) -> Iterator[None]:
+    """Pause the session stack's reconcile loop, recurring-run firer and upload watcher while a test drives
+    the reconciler or delivers trigger events by hand (they share the moto server and the tables)."""
+    with local_stack.background_paused():
+        yield

@@ -59,13 +59,6 @@ def package(tmp_path_factory):
     return spec_from_struct(yaml.safe_load(path.read_text()))
 
 
-@pytest.fixture
-def quiet_stack(local_stack):
-    """The session's local stack must not reconcile the runs these tests drive by hand."""
-    with local_stack.background_paused():
-        yield
-
-
 def _submit(package, marker: Path, unique: str) -> str:
     settings = Settings.from_env()
     experiment = catalog.create_experiment(f"crash-{unique}", "", "")

@@ -14,6 +14,9 @@ from chalicelib.timestamps import format_time, parse_time
 from chalicelib.triggers.firing import scheduled_run_id
 from tests.triggers.conftest import AppClient
 
+# The session stack's firer would fire these recurring runs on its own clock while the tests fire by hand.
+pytestmark = pytest.mark.usefixtures("quiet_stack")
+
 T1 = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
 T2 = T1 + timedelta(hours=1)
 T3 = T1 + timedelta(hours=2)

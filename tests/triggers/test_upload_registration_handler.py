@@ -12,6 +12,8 @@ from chalicelib.store import catalog
 from tests.triggers.conftest import HELLO, AppClient
 
 BUCKET = os.environ["KFPS_BUCKET"]
+# The session stack's upload watcher would register these uploads before the hand-delivered events.
+pytestmark = pytest.mark.usefixtures("quiet_stack")
 
 
 @pytest.fixture
