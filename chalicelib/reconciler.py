@@ -160,6 +160,11 @@ class Reconciler:
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
+        if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
+            # Deleted while active: its tasks have stopped, so remove it now (run item first, so a crash
+            # half-way leaves only unreachable task items, never a half-deleted run that would re-plan).
+            run_store.delete_run(run, self.objects)
+            return
         if outcome is not None:
             self._record_outcome(run, outcome.state, outcome.error)
         report.active = report.active or (outcome is None or outcome.state not in FINAL_RUN_STATES)

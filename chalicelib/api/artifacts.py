@@ -29,7 +29,7 @@ MAX_ARTIFACT_BYTES = 4 * 2**20  # stays below the Lambda response limit after ba
 
 
 def _find_task(run_id: str, node_id: str) -> TaskRecord:
-    run = run_store.get_run(run_id)
+    run = run_store.get_visible_run(run_id)
     records = run_store.load_tasks(run.run_id, runtime.objects())
     for record in records.values():
         if node_id in (record.task_id, record.pod_name):

@@ -24,7 +24,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.task_details import task_details
-from chalicelib.run_states import RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
+from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.run_submission import RunRequest, submit_run
 from chalicelib.spec import validate_runtime_parameters
 from chalicelib.store import catalog
@@ -158,7 +158,7 @@ def create_run() -> dict:
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["GET"])
 @handled()
 def get_run(run_id: str) -> dict:
-    return run_to_api(run_store.get_run(path_id(run_id)), with_details=True)
+    return run_to_api(run_store.get_visible_run(path_id(run_id)), with_details=True)
 
 
 @runs.route("/apis/v2beta1/runs", methods=["GET"])
@@ -168,13 +168,20 @@ def list_runs() -> dict:
     query = parse_list_query(params, RUN_FIELDS)
     experiment_id = params.get("experiment_id") or ""
     found = run_store.list_runs(namespace=params.get("namespace") or "", experiment_id=experiment_id or None)
-    return list_response("runs", paginate((run_to_api(item) for item in found), query))
+    visible = (run_to_api(item) for item in found if not item.delete_requested)
+    return list_response("runs", paginate(visible, query))
 
 
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["DELETE"])
 @handled()
 def delete_run(run_id: str) -> dict:
-    run_store.delete_run(run_store.get_run(path_id(run_id)), runtime.objects())
+    item = run_store.get_visible_run(path_id(run_id))
+    if item.state in FINAL_RUN_STATES:
+        run_store.delete_run(item, runtime.objects())
+        return {}
+    # An active run: hide it now, and let the reconciler stop its tasks and then remove it.
+    run_store.modify_run(item.run_id, _request_deletion)
+    reconcile_kick.kick(runtime.settings(), item.run_id)
     return {}
 
 
@@ -194,6 +201,11 @@ def _retry(item: RunItem) -> None:
     )
 
 
+def _request_deletion(item: RunItem) -> None:
+    state = "CANCELING" if item.state in TERMINABLE_RUN_STATES else item.state
+    run_store.set_run_state(item, state, cancel_requested=True, delete_requested=True)
+
+
 _RUN_ACTIONS = {
     "terminate": _terminate,
     "retry": _retry,
@@ -207,11 +219,12 @@ _RUN_ACTIONS = {
 def run_action(run_id: str) -> dict:
     resource_id, action = split_action(run_id, ("terminate", "retry", "archive", "unarchive"), "run")
     if action == "unarchive":
-        experiment = catalog.get_experiment(run_store.get_run(resource_id).experiment_id)
+        experiment = catalog.get_experiment(run_store.get_visible_run(resource_id).experiment_id)
         if experiment.storage_state == "ARCHIVED":
             raise FailedPrecondition(
                 f"Run {resource_id} belongs to archived experiment {experiment.experiment_id}; unarchive it first"
             )
+    run_store.get_visible_run(resource_id)
     run_store.modify_run(resource_id, _RUN_ACTIONS[action])
     if action in ("terminate", "retry"):
         reconcile_kick.kick(runtime.settings(), resource_id)

@@ -218,7 +218,11 @@ def has_versions(pipeline_id: str) -> bool:
 
 
 def latest_version(pipeline_id: str) -> VersionItem | None:
-    versions = sorted(list_versions(pipeline_id), key=lambda v: (v.created_at, v.version_id))
+    """The newest version that has a valid spec (a version recorded with an `error` — a bad package dropped
+    into `pipelines/` — cannot be run, so it is never "latest")."""
+    versions = sorted(
+        (v for v in list_versions(pipeline_id) if not v.error), key=lambda v: (v.created_at, v.version_id)
+    )
     return versions[-1] if versions else None
 
 

@@ -55,6 +55,14 @@ def create_run(item: RunItem) -> RunItem:
     return item
 
 
+def get_visible_run(run_id: str) -> RunItem:
+    """The run as the API shows it: NotFound also for a run whose deletion is under way."""
+    item = get_run(run_id)
+    if item.delete_requested:
+        raise NotFound(f"Run {run_id} not found")
+    return item
+
+
 def get_run(run_id: str, consistent: bool = True) -> RunItem:
     try:
         return RunItem.get(run_id, consistent_read=consistent)
@@ -143,12 +151,14 @@ def update_run_fields(item: RunItem, **fields: Any) -> None:
 
 
 def delete_run(item: RunItem, objects: ObjectStore) -> None:
-    for task in TaskItem.query(item.run_id):
-        task.delete()
+    """Delete the run, then its task items and spec snapshot. The run item goes first: once it is gone nothing
+    reconciles the run, so a crash half-way leaves only unreachable task items behind."""
     try:
-        item.delete()
+        item.delete(add_version_condition=False)
     except DeleteError as exc:
         raise StoreError(f"cannot delete run {item.run_id}: {exc}") from exc
+    for task in TaskItem.query(item.run_id):
+        task.delete(add_version_condition=False)
     try:
         objects.delete(item.spec_key)
     except StoreError:

@@ -165,6 +165,9 @@ class RunItem(Model):
     recurring_run_id = UnicodeAttribute(null=True)
     active_key = UnicodeAttribute(null=True)
     cancel_requested = BooleanAttribute(default=False)
+    # The user deleted the run while it was active: it is hidden from the API at once, and the reconciler
+    # removes it once its tasks are stopped.
+    delete_requested = BooleanAttribute(default=False)
     retry_requested = NumberAttribute(default=0)
     retry_applied = NumberAttribute(default=0)
     plugins_input = JSONAttribute(null=True)

@@ -222,3 +222,32 @@ def test_error_cases_raise_api_exception(kfp_client, package):
             params={"nope": 1},
         )
     assert err.value.status == 400 and "nope" in err.value.body
+
+
+def test_deleting_an_active_run_hides_it_at_once_and_stops_its_task(kfp_client, local_stack):
+    import os
+    import time
+    from pathlib import Path
+
+    from chalicelib.store import runs as run_store
+    from chalicelib.store.errors import NotFound
+
+    result = kfp_client.create_run_from_pipeline_func(nap_pipeline, arguments={"seconds": 60})
+    deadline = time.monotonic() + 60
+    while kfp_client.get_run(result.run_id).state != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kfp_client.delete_run(result.run_id)
+    with pytest.raises(ApiException) as err:
+        kfp_client.get_run(result.run_id)
+    assert err.value.status == 404
+    assert result.run_id not in [r.run_id for r in (kfp_client.list_runs(page_size=200).runs or [])]
+    while time.monotonic() < deadline:  # the reconciler stops the task, then removes the run
+        try:
+            run_store.get_run(result.run_id)
+        except NotFound:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the deleted run was not removed")
+    workdirs = list((Path(os.environ["KFPS_DATA_DIR"]) / "runs" / result.run_id).glob("*/1"))
+    assert workdirs and all((w / "canceled").exists() for w in workdirs)
