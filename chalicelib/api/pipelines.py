@@ -433,3 +433,59 @@ def _delete_version_item(item: VersionItem) -> None:
                 objects.delete(key)
             except StoreError:
                 pass
+
+
+# ---------------------------------------------------------------- updates (PATCH)
+
+
+def _updated_names(
+    body: dict[str, Any], current_name: str, current_display: str, what: str
+) -> tuple[str, str]:
+    name = string_field(body, "name", what, current_name).strip()
+    display_name = string_field(body, "display_name", what, current_display).strip()
+    if not name or not display_name:
+        raise InvalidArgument(f"{what}.name and {what}.display_name cannot be empty")
+    return name, display_name
+
+
+def _reject_changed_ids(body: dict[str, Any], ids: dict[str, str], what: str) -> None:
+    for key, value in ids.items():
+        if body.get(key) not in (None, "", value):
+            raise InvalidArgument(f"{what}.{key} cannot be changed (path says {value!r})")
+
+
+@pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}", methods=["PATCH"])
+@handled()
+def update_pipeline(pipeline_id: str) -> dict:
+    item = catalog.get_pipeline(path_id(pipeline_id))
+    body = json_body(pipelines.current_request, runtime.settings(), _PIPELINE_FIELDS, "pipeline")
+    _reject_changed_ids(body, {"pipeline_id": item.pipeline_id, "namespace": item.namespace}, "pipeline")
+    name, display_name = _updated_names(body, item.name, item.display_name, "pipeline")
+    catalog.update_pipeline(
+        item,
+        name,
+        display_name,
+        string_field(body, "description", "pipeline", item.description),
+        object_field(body, "tags", "pipeline") if "tags" in body else (item.tags or {}),
+    )
+    return pipeline_to_api(item)
+
+
+@pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}", methods=["PATCH"])
+@handled()
+def update_pipeline_version(pipeline_id: str, version_id: str) -> dict:
+    item = catalog.get_version(path_id(pipeline_id), path_id(version_id))
+    body = json_body(pipelines.current_request, runtime.settings(), _VERSION_FIELDS, "pipeline_version")
+    ids = {"pipeline_id": item.pipeline_id, "pipeline_version_id": item.version_id}
+    _reject_changed_ids(body, ids, "pipeline_version")
+    if body.get("pipeline_spec") or body.get("package_url"):
+        raise InvalidArgument("a pipeline version's spec cannot be changed; upload a new version instead")
+    name, display_name = _updated_names(body, item.name, item.display_name, "pipeline_version")
+    catalog.update_version(
+        item,
+        name,
+        display_name,
+        string_field(body, "description", "pipeline_version", item.description),
+        object_field(body, "tags", "pipeline_version") if "tags" in body else (item.tags or {}),
+    )
+    return version_to_api(item, with_spec=True)

@@ -42,10 +42,14 @@ def _claim(kind: str, scope: str, name: str) -> str:
     return f"{kind}|{scope}|{name}"
 
 
-def _create_with_claim(item: Model, claim: str, owner_id: str, what: str) -> None:
+def _create_with_claim(item: Model, claim: str, owner_id: str, what: str, old_claim: str = "") -> None:
+    """Write `item` and claim its unique name in one transaction (AlreadyExists when the name is taken).
+    With `old_claim` (a rename), the item's previous name is released in the same transaction."""
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(NameClaim(claim, owner_id=owner_id), condition=NameClaim.claim.does_not_exist())
+            if old_claim:
+                tx.delete(NameClaim(old_claim))
             tx.save(item)
     except TransactWriteError as exc:
         reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
@@ -228,3 +232,35 @@ def latest_version(pipeline_id: str) -> VersionItem | None:
 
 def delete_version(item: VersionItem) -> None:
     _delete_with_claim(item, _claim("version", item.pipeline_id, item.name))
+
+
+def update_pipeline(item: PipelineItem, name: str, display_name: str, description: str, tags: dict) -> None:
+    """Change a pipeline's name, display name, description or tags; a new name must be free in its namespace."""
+    old_name = item.name
+    item.name, item.display_name, item.description, item.tags = name, display_name, description, tags
+    if name == old_name:
+        item.save()
+        return
+    _create_with_claim(
+        item,
+        _claim("pipeline", item.namespace, name),
+        item.pipeline_id,
+        f"Pipeline with name {name!r} already exists in namespace {item.namespace!r}",
+        old_claim=_claim("pipeline", item.namespace, old_name),
+    )
+
+
+def update_version(item: VersionItem, name: str, display_name: str, description: str, tags: dict) -> None:
+    """Change a version's name, display name, description or tags; a new name must be free in its pipeline."""
+    old_name = item.name
+    item.name, item.display_name, item.description, item.tags = name, display_name, description, tags
+    if name == old_name:
+        item.save()
+        return
+    _create_with_claim(
+        item,
+        _claim("version", item.pipeline_id, name),
+        item.version_id,
+        f"Pipeline version with name {name!r} already exists in pipeline {item.pipeline_id}",
+        old_claim=_claim("version", item.pipeline_id, old_name),
+    )

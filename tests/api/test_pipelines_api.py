@@ -138,3 +138,28 @@ def test_get_pipeline_by_name(api, unique):
     status, found = api.get(f"/pipelines/names/byname-{unique}?namespace=")
     assert status == 200 and found["pipeline_id"] == pipeline["pipeline_id"]
     assert api.get(f"/pipelines/names/nothing-{unique}")[0] == 404
+
+
+def test_patch_renames_pipeline_and_version_and_frees_the_old_names(api, unique):
+    _, pipeline = api.upload(f"/pipelines/upload?name=old-{unique}", HELLO.encode(), "a.yaml")
+    pid = pipeline["pipeline_id"]
+    status, patched = api.call("PATCH", f"/pipelines/{pid}", {"name": f"new-{unique}", "description": "d2"})
+    assert status == 200 and patched["name"] == f"new-{unique}" and patched["description"] == "d2"
+    assert api.get(f"/pipelines/names/new-{unique}")[1]["pipeline_id"] == pid
+    assert api.get(f"/pipelines/names/old-{unique}")[0] == 404
+    assert api.upload(f"/pipelines/upload?name=old-{unique}", HELLO.encode(), "a.yaml")[0] == 200
+    assert api.call("PATCH", f"/pipelines/{pid}", {"name": f"old-{unique}"})[0] == 409
+    assert api.call("PATCH", f"/pipelines/{pid}", {"pipeline_id": "other"})[0] == 400
+    assert api.call("PATCH", f"/pipelines/{pid}", {"colour": "red"})[0] == 400
+    assert api.get(f"/pipelines/{pid}")[1]["name"] == f"new-{unique}"
+
+    _, versions = api.get(f"/pipelines/{pid}/versions")
+    vid = versions["pipeline_versions"][0]["pipeline_version_id"]
+    status, version = api.call(
+        "PATCH", f"/pipelines/{pid}/versions/{vid}", {"display_name": "v-renamed", "name": "v1"}
+    )
+    assert status == 200 and version["display_name"] == "v-renamed" and version["name"] == "v1"
+    assert version["pipeline_spec"]["pipelineInfo"]["name"] == "hello-pipeline"
+    bad = api.call("PATCH", f"/pipelines/{pid}/versions/{vid}", {"pipeline_spec": {"pipelineInfo": {}}})
+    assert bad[0] == 400 and "new version" in bad[1]["message"]
+    assert api.call("PATCH", f"/pipelines/{pid}/versions/missing", {"name": "x"})[0] == 404
