@@ -2,6 +2,7 @@
 
     kfps up [--port 8000] [--aws-port N] [--data-dir .kfps] [--executor local|kubernetes]
             [--kubeconfig PATH] [--namespace NS] [--max-parallel N]
+            [--aws-host ADDR] [--pod-aws-endpoint URL]
 
 Runs in the foreground until Ctrl-C, which stops everything it started.
 """
@@ -27,6 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--kubeconfig", default="", help="kubeconfig for --executor kubernetes")
     up.add_argument("--namespace", default="default", help="Kubernetes namespace for task pods")
     up.add_argument(
+        "--aws-host",
+        default="127.0.0.1",
+        help="address the embedded AWS listens on (0.0.0.0 for a real cluster)",
+    )
+    up.add_argument(
+        "--pod-aws-endpoint",
+        default="",
+        help="with --executor kubernetes: the embedded AWS endpoint as pods see it (default: the local one)",
+    )
+    up.add_argument(
         "--max-parallel", type=int, default=0, help="local executor: tasks at once (default: CPUs)"
     )
     return parser
@@ -45,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
         max_parallel=args.max_parallel,
+        aws_host=args.aws_host,
+        pod_aws_endpoint=args.pod_aws_endpoint,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

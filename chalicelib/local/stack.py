@@ -44,6 +44,8 @@ class StackOptions:
     bucket: str = "kfps-data"
     max_parallel: int = 0  # 0 = CPU count
     aws_endpoint: str = ""  # reuse a running moto server instead of starting one
+    aws_host: str = "127.0.0.1"  # where the embedded moto server listens (0.0.0.0 to serve a real cluster)
+    pod_aws_endpoint: str = ""  # how pods reach the embedded AWS (default: the stack's own endpoint)
     reconcile: bool = True
 
 
@@ -77,6 +79,8 @@ def stack_environment(options: StackOptions, aws_endpoint: str) -> dict[str, str
     }
     if options.executor == "kubernetes":
         pod_aws = {key: value for key, value in environment.items() if key.startswith("AWS_")}
+        if options.pod_aws_endpoint:
+            pod_aws["AWS_ENDPOINT_URL"] = options.pod_aws_endpoint
         environment["KFPS_K8S_LAUNCHER_ENV"] = json.dumps(pod_aws, sort_keys=True)
     return environment
 
@@ -111,7 +115,7 @@ class LocalStack:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
             aws_port = options.aws_port or free_port()
-            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+            self._moto = ThreadedMotoServer(ip_address=options.aws_host, port=aws_port, verbose=False)
             self._moto.start()
             self.aws_endpoint = f"http://127.0.0.1:{aws_port}"
         os.environ.update(stack_environment(options, self.aws_endpoint))
