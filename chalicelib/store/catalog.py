@@ -160,7 +160,7 @@ def create_pipeline(
         item,
         _claim("pipeline", namespace, name),
         pipeline_id,
-        f"Pipeline with name {name!r} already exists in namespace {namespace!r}",
+        _pipeline_taken(name, namespace),
     )
     return item
 
@@ -193,7 +193,7 @@ def create_version(item: VersionItem) -> VersionItem:
         item,
         _claim("version", item.pipeline_id, item.name),
         item.version_id,
-        f"Pipeline version with name {item.name!r} already exists in pipeline {item.pipeline_id}",
+        _version_taken(item.name, item.pipeline_id),
     )
     return item
 
@@ -234,19 +234,22 @@ def delete_version(item: VersionItem) -> None:
     _delete_with_claim(item, _claim("version", item.pipeline_id, item.name))
 
 
+def _save_with_name(item: Model, kind: str, scope: str, owner_id: str, old_name: str, taken: str) -> None:
+    """Save an updated item; when its unique name changed, move the name claim in the same transaction."""
+    if item.name == old_name:
+        item.save()
+        return
+    _create_with_claim(
+        item, _claim(kind, scope, item.name), owner_id, taken, old_claim=_claim(kind, scope, old_name)
+    )
+
+
 def update_pipeline(item: PipelineItem, name: str, display_name: str, description: str, tags: dict) -> None:
     """Change a pipeline's name, display name, description or tags; a new name must be free in its namespace."""
     old_name = item.name
     item.name, item.display_name, item.description, item.tags = name, display_name, description, tags
-    if name == old_name:
-        item.save()
-        return
-    _create_with_claim(
-        item,
-        _claim("pipeline", item.namespace, name),
-        item.pipeline_id,
-        f"Pipeline with name {name!r} already exists in namespace {item.namespace!r}",
-        old_claim=_claim("pipeline", item.namespace, old_name),
+    _save_with_name(
+        item, "pipeline", item.namespace, item.pipeline_id, old_name, _pipeline_taken(name, item.namespace)
     )
 
 
@@ -254,13 +257,14 @@ def update_version(item: VersionItem, name: str, display_name: str, description:
     """Change a version's name, display name, description or tags; a new name must be free in its pipeline."""
     old_name = item.name
     item.name, item.display_name, item.description, item.tags = name, display_name, description, tags
-    if name == old_name:
-        item.save()
-        return
-    _create_with_claim(
-        item,
-        _claim("version", item.pipeline_id, name),
-        item.version_id,
-        f"Pipeline version with name {name!r} already exists in pipeline {item.pipeline_id}",
-        old_claim=_claim("version", item.pipeline_id, old_name),
+    _save_with_name(
+        item, "version", item.pipeline_id, item.version_id, old_name, _version_taken(name, item.pipeline_id)
     )
+
+
+def _pipeline_taken(name: str, namespace: str) -> str:
+    return f"Pipeline with name {name!r} already exists in namespace {namespace!r}"
+
+
+def _version_taken(name: str, pipeline_id: str) -> str:
+    return f"Pipeline version with name {name!r} already exists in pipeline {pipeline_id}"
