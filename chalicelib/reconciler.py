@@ -283,6 +283,8 @@ class Reconciler:
                 logger.warning("no launch document for %s attempt %s", record.task_id, record.attempt)
 
     def _record_outcome(self, run: RunItem, state: str, error: str) -> None:
+        if run.state == state:
+            return  # nothing to record: skip the re-read on every pass of a running run
         fresh = run_store.get_run(run.run_id)
         if fresh.state == state or (fresh.state in FINAL_RUN_STATES and state == "RUNNING"):
             return
