@@ -45,6 +45,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs per side and pipeline (median reported)")
     parser.add_argument("--only", choices=("chain", "parallel", "gap"), help="one benchmark only")
     parser.add_argument("--max-parallel", type=int, default=8, help="the local executor's process limit")
+    parser.add_argument(
+        "--store",
+        choices=("embedded", "dynamodb"),
+        default="embedded",
+        help="the stack's store (default: embedded)",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument(
         "--poll", type=float, default=0.05, help="seconds between get_run polls (the wall time's resolution)"
@@ -65,7 +71,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     chain_deps = dependencies(PIPELINES["chain"])
     if with_reference:
         init_kfp_local(data_dir / "kfp-local")
-    with StackSession(data_dir, args.max_parallel, args.poll) as session:
+    with StackSession(data_dir, args.max_parallel, args.poll, args.store) as session:
         if profiler is not None:
             profiler.install(session.stack)
         for repeat in range(args.repeat):

@@ -32,10 +32,10 @@ from chalicelib.platform_operations import (
 )
 from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
-from chalicelib.store import runs as run_store
-from chalicelib.store.errors import ConcurrentUpdate, NotFound
-from chalicelib.store.objects import ObjectStore, log_key
-from chalicelib.store.tables import RunItem
+from chalicelib.store.errors import ConcurrentUpdate, NotFound, StoreError
+from chalicelib.store.object_keys import launch_document_key, log_key
+from chalicelib.store.protocols import Store
+from chalicelib.store.records import Run, moved_to
 from chalicelib.task_contract import TaskSpec, TaskState
 from chalicelib.timestamps import format_time, utc_now
 
@@ -44,10 +44,6 @@ logger = logging.getLogger(__name__)
 # A pass re-plans a run after applying decisions until nothing changes (bounded).
 MAX_PLAN_ROUNDS = 50
 LOG_TAIL_LINES = 20
-
-
-def launch_document_key(run_id: str, task_id: str, attempt: int) -> str:
-    return f"runs/{run_id}/launches/{task_id}/{attempt}.json"
 
 
 @dataclasses.dataclass
@@ -95,13 +91,14 @@ class Reconciler:
     def __init__(
         self,
         settings: Settings,
-        objects: ObjectStore,
+        store: Store,
         executor: Executor,
         clock: Callable[[], datetime.datetime] = utc_now,
         checkpoint: Callable[[str], None] = lambda label: None,
     ) -> None:
         self.settings = settings
-        self.objects = objects
+        self.store = store
+        self.objects = store.objects
         self.executor = executor
         self.clock = clock
         self.checkpoint = checkpoint
@@ -109,12 +106,14 @@ class Reconciler:
         # Launch documents this reconciler wrote, so it need not read them back from S3 (the hot path
         # between a task's end and its dependant's start).
         self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # Ended attempts whose log this reconciler stored and whose executor bookkeeping it cleaned up, by run.
+        self._settled: dict[str, set[tuple[str, int]]] = {}
 
     # ------------------------------------------------------------------ passes
 
     def run_pass(self, run_ids: Iterable[str] | None = None) -> PassReport:
         """Reconcile the given runs (default: every active run, from the sparse index)."""
-        ids = sorted(set(run_ids if run_ids is not None else run_store.active_run_ids()))
+        ids = sorted(set(run_ids if run_ids is not None else self.store.runs.active_run_ids()))
         report = PassReport(runs=len(ids))
         if not ids:
             return report
@@ -134,17 +133,17 @@ class Reconciler:
     def reconcile_run(
         self, run_id: str, statuses: dict[tuple[str, str, int], AttemptStatus], report: PassReport
     ) -> None:
-        run = run_store.get_run(run_id)
-        if run.state in FINAL_RUN_STATES and int(run.retry_requested or 0) <= int(run.retry_applied or 0):
+        runs = self.store.runs
+        run = runs.get_run(run_id)
+        if run.state in FINAL_RUN_STATES and run.retry_requested <= run.retry_applied:
             return
         spec, platform_spec = self._spec(run)
-        tasks = run_store.load_tasks(run_id, self.objects)
-        if int(run.retry_requested or 0) > int(run.retry_applied or 0):
+        tasks = runs.load_tasks(run_id)
+        if run.retry_requested > run.retry_applied:
             for record in engine.retry_run(tasks, self.clock()):
                 self._save(run_id, tasks, record)
             self.checkpoint("retry-applied")
-            run_store.update_run_fields(run, retry_applied=int(run.retry_requested))
-            run = run_store.get_run(run_id)
+            run = runs.update_run(dataclasses.replace(run, retry_applied=run.retry_requested))
         workspace = workspace_config(platform_spec)
         if run.state == "PENDING":
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
@@ -152,7 +151,7 @@ class Reconciler:
         outcome = None
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed = self._apply_decisions(run, decisions, tasks, report)
+            changed, run = self._apply_decisions(run, decisions, tasks, report)
             outcome = decisions.outcome
             if not changed:
                 break
@@ -160,10 +159,15 @@ class Reconciler:
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
+            self._settled.pop(run_id, None)
         if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
             # Deleted while active: its tasks have stopped, so remove it now (run item first, so a crash
             # half-way leaves only unreachable task items, never a half-deleted run that would re-plan).
-            run_store.delete_run(run, self.objects)
+            runs.delete_run(run.run_id)
+            try:
+                self.objects.delete(run.spec_key)
+            except StoreError:
+                pass  # unreachable without the run record
             return
         if outcome is not None:
             self._record_outcome(run, outcome.state, outcome.error)
@@ -171,7 +175,7 @@ class Reconciler:
 
     # ------------------------------------------------------------------ inputs
 
-    def _spec(self, run: RunItem) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _spec(self, run: Run) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if run.run_id not in self._specs:
             struct = self.objects.get_json(run.spec_key)
             if "pipeline_spec" in struct and "root" not in struct:
@@ -180,7 +184,7 @@ class Reconciler:
                 self._specs[run.run_id] = (struct, None)
         return self._specs[run.run_id]
 
-    def _run_input(self, run: RunItem) -> RunInput:
+    def _run_input(self, run: Run) -> RunInput:
         return RunInput(
             run_id=run.run_id,
             pipeline_name=run.pipeline_name,
@@ -195,13 +199,14 @@ class Reconciler:
     # ------------------------------------------------------------------ writes
 
     def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
-        saved = run_store.save_task(run_id, record, self.objects)
+        saved = self.store.runs.save_task(run_id, record)
         tasks[saved.task_id] = saved
         return saved
 
     def _apply_decisions(
-        self, run: RunItem, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
-    ) -> bool:
+        self, run: Run, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
+    ) -> tuple[bool, Run]:
+        """Apply one plan's decisions; returns whether any record changed, and the run as it is now."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
@@ -211,7 +216,7 @@ class Reconciler:
                 continue
             if platform_operation(launch.spec.container):
                 continue  # claims are per run: never reuse another run's claim name
-            cached = run_store.cached_result(launch.cache_key)
+            cached = self.store.runs.cached_result(launch.cache_key)
             if cached is not None:
                 records[index] = engine.record_cached(
                     record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
@@ -237,10 +242,10 @@ class Reconciler:
         if records:
             report.changed = True
         if run.state == "PENDING" and (records or decisions.outcome.state not in FINAL_RUN_STATES):
-            self._record_outcome(run, "RUNNING", "")
-        return bool(records)
+            run = self._record_outcome(run, "RUNNING", "")
+        return bool(records), run
 
-    def _start(self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
+    def _start(self, run: Run, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
         launch = _attempt_launch(self._launch_document_of(run.run_id, task_id, attempt))
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
@@ -251,7 +256,7 @@ class Reconciler:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
 
     def _finish_platform_operation(
-        self, run: RunItem, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
+        self, run: Run, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
     ) -> None:
         """CreatePVC / DeletePVC: no container; the executor does it now and the attempt ends at once."""
         record = tasks.get(launch.spec.task_id)
@@ -266,7 +271,7 @@ class Reconciler:
         self._save(run.run_id, tasks, finished)
 
     def _relaunch_lost_writes(
-        self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
+        self, run: Run, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
     ) -> None:
         """A PENDING attempt that was planned and written but never reached the executor (a pass died between
         the record and the launch): launch it now from its write-ahead document (idempotent)."""
@@ -282,22 +287,25 @@ class Reconciler:
             except NotFound:
                 logger.warning("no launch document for %s attempt %s", record.task_id, record.attempt)
 
-    def _record_outcome(self, run: RunItem, state: str, error: str) -> None:
+    def _record_outcome(self, run: Run, state: str, error: str) -> Run:
+        """Record the run's new state (a versioned write on a fresh read); returns the run as stored."""
         if run.state == state:
-            return  # nothing to record: skip the re-read on every pass of a running run
-        fresh = run_store.get_run(run.run_id)
+            return run  # nothing to record: skip the re-read on every pass of a running run
+        fresh = self.store.runs.get_run(run.run_id)
         if fresh.state == state or (fresh.state in FINAL_RUN_STATES and state == "RUNNING"):
-            return
+            return fresh
         if fresh.state == "CANCELING" and state == "RUNNING":
-            return
-        run_store.set_run_state(fresh, state, {"code": 2, "message": error} if error else None)
-        run.state = state
+            return fresh
+        changed = moved_to(
+            fresh, state, format_time(self.clock()), {"code": 2, "message": error} if error else None
+        )
+        return self.store.runs.update_run(changed)
 
     # ------------------------------------------------------------------ attempt outcomes
 
     def _apply_attempt_statuses(
         self,
-        run: RunItem,
+        run: Run,
         spec: dict[str, Any],
         tasks: dict[str, TaskRecord],
         statuses: dict[tuple[str, str, int], AttemptStatus],
@@ -311,8 +319,11 @@ class Reconciler:
                 continue
             status = statuses.get((run.run_id, record.task_id, record.attempt))
             if record.state.is_final:
-                if status is not None and status.phase.is_final:
-                    ended.append((record.task_id, record.attempt, False))  # cleanup a crash left undone
+                settled = (record.task_id, record.attempt) in self._settled.get(run.run_id, ())
+                if status is not None and status.phase.is_final and not settled:
+                    # Recorded as ended by a pass that may have died before storing its log and cleaning up:
+                    # do both (again) once in this reconciler's life.
+                    ended.append((record.task_id, record.attempt, True))
                 continue
             if status is None and record.state in (TaskState.RUNNING, TaskState.CANCELING):
                 # The executor reported this attempt running before and now does not know it at all (a pod
@@ -340,6 +351,7 @@ class Reconciler:
                 self._store_log(run_id, task_id, attempt)
             self.executor.cleanup(run_id, task_id, attempt)
             self._launch_documents.pop((run_id, task_id, attempt), None)
+            self._settled.setdefault(run_id, set()).add((task_id, attempt))
 
     def _launch_document_of(self, run_id: str, task_id: str, attempt: int) -> dict[str, Any]:
         key = (run_id, task_id, attempt)
@@ -349,7 +361,7 @@ class Reconciler:
         return document
 
     def _attempt_update(
-        self, run: RunItem, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
+        self, run: Run, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
     ) -> TaskRecord | None:
         now = self.clock()
         if status.phase is AttemptPhase.PENDING:
@@ -385,7 +397,10 @@ class Reconciler:
         tail = result.log_tail if result and result.log_tail else ""
         if tail:
             error = f"{error}\n{_log_tail(tail)}"
-        return engine.finish_attempt(record, spec, False, {}, {}, error or "failed", exit_code, now)
+        lost = status.phase is AttemptPhase.LOST
+        return engine.finish_attempt(
+            record, spec, False, {}, {}, error or "failed", exit_code, now, lost=lost
+        )
 
     def _store_log(self, run_id: str, task_id: str, attempt: int) -> None:
         try:
@@ -403,7 +418,7 @@ class Reconciler:
         except NotFound:
             return
         if document.get("cache_enabled") and document.get("cache_key"):
-            run_store.put_cached_result(
+            self.store.runs.put_cached_result(
                 document["cache_key"],
                 {"parameters": parameters, "artifacts": artifacts},
                 run_id,

@@ -1,6 +1,6 @@
 """Render the CloudFormation merge template for `chalice package --merge-template`: the data plane of a stage.
 
-The DynamoDB tables are generated from the pynamodb models (`chalicelib/store/tables.py`), so keys and indexes
+The DynamoDB tables are generated from the pynamodb models (`chalicelib/store/dynamo/tables.py`), so keys and indexes
 are declared in one place. Also: the bucket (with S3 → EventBridge notifications for the upload trigger), the
 EventBridge Scheduler group and the role schedules assume to invoke `fire_recurring_run`.
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,15 +56,12 @@ def _table_resource(model: Any) -> dict[str, Any]:
 
 def render(stage: str) -> dict[str, Any]:
     environment = _stage_environment(stage)
-    os.environ.update(
-        {"KFPS_TABLE_PREFIX": environment["KFPS_TABLE_PREFIX"], "KFPS_BUCKET": environment["KFPS_BUCKET"]}
-    )
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sys.path.insert(0, str(REPO_ROOT))
-    from chalicelib.store.tables import ALL_MODELS
+    from chalicelib.settings import AwsAccess
+    from chalicelib.store.dynamo.tables import tables_for
 
     resources: dict[str, Any] = {}
-    for model in ALL_MODELS:
+    for model in tables_for(environment["KFPS_TABLE_PREFIX"], AwsAccess()).models:
         kind = model.Meta.table_name.removeprefix(environment["KFPS_TABLE_PREFIX"] + "-")
         resources[_logical_id(kind)] = _table_resource(model)
     resources["DataBucket"] = {

@@ -18,16 +18,19 @@ import datetime
 import hashlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import chalicelib
-from chalicelib.executors.local_processes import ProcessRecord, is_alive, kill_group, record_of
+from chalicelib.executors.local_processes import ProcessRecord, is_alive, kill_group, record_of, signal_group
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
 from chalicelib.task_contract import TaskResult, TaskSpec
+from chalicelib.timestamps import format_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +55,9 @@ def process_name(run_id: str, task_id: str, attempt: int) -> str:
 
 def _iso_of_mtime(path: Path) -> str:
     try:
-        stamp = path.stat().st_mtime
+        return format_epoch(path.stat().st_mtime)
     except OSError:
         return ""
-    return (
-        datetime.datetime.fromtimestamp(stamp, datetime.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def _age_seconds(path: Path) -> float:
@@ -159,6 +157,24 @@ class LocalExecutor:
             process = self._running.get(key)
             if process is not None and process.poll() is not None:
                 del self._running[key]
+
+    def stop_all(self, grace_seconds: float = 2.0) -> None:
+        """Stop every process this executor started that still runs, and forget the queue (the stack's clean
+        stop). SIGTERM to each process group, SIGKILL to what is left after `grace_seconds`; returns when done.
+        The attempts have no result, so the next executor on this data dir reports them LOST."""
+        with self._lock:
+            self._queue.clear()
+            running = list(self._running.values())
+            self._running.clear()
+        for process in running:
+            signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for process in running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            signal_group(process.pid, signal.SIGKILL)
 
     # -- internals --------------------------------------------------------------------------------------
     def _status(self, run_id: str, task_id: str, attempt: int) -> AttemptStatus:
