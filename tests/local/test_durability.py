@@ -12,7 +12,6 @@ import collections
 import io
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import requests
 from kfp import compiler, dsl
 
 from tests.local.kfps_process import KfpsUp
+from tests.support.waiting import wait_for
 
 WAIT_SECONDS = 120
 
@@ -56,16 +56,6 @@ def durable_chain(gate: str, marker: str):
 @dsl.pipeline(name="durable-hello")
 def durable_hello(gate: str, marker: str):
     gated_step(name="hello", gate=gate, marker=marker)
-
-
-def wait_for(check, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def starts(gate: Path, name: str) -> int:

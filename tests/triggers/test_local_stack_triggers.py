@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,22 +14,13 @@ import requests
 from chalicelib.local.recurring_firer import RecurringRunFirer
 from chalicelib.timestamps import parse_time
 from chalicelib.triggers.firing import scheduled_run_id
+from tests.support.waiting import wait_for
 from tests.triggers.conftest import HELLO
 
 SCHEDULE_ECHO = HELLO.replace(
     "[\"{{$.inputs.parameters['name']}}\"]", '["at {{$.pipeline_job_schedule_time_utc}}"]'
 )
 WAIT_SECONDS = 120
-
-
-def wait_for(check, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_firer_fires_each_due_time_once_as_the_clock_advances(

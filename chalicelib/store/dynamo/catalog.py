@@ -17,6 +17,7 @@ from pynamodb.models import Model
 from chalicelib.store.dynamo.tables import Tables, namespace_key
 from chalicelib.store.dynamo.transactions import Transaction, TransactionCancelled
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, NotFound, StoreError
+from chalicelib.store.name_claims import experiment_taken, pipeline_taken, version_taken
 from chalicelib.store.records import Experiment, Pipeline, PipelineVersion
 
 
@@ -171,8 +172,7 @@ class DynamoCatalog:
             item,
             _claim("experiment", experiment.namespace, experiment.display_name),
             experiment.experiment_id,
-            f"Experiment with name {experiment.display_name!r} already exists in namespace "
-            f"{experiment.namespace!r}",
+            experiment_taken(experiment.display_name, experiment.namespace),
             item_condition=items.experiment_id.does_not_exist(),
             creating=True,
         )
@@ -246,7 +246,7 @@ class DynamoCatalog:
                 (
                     self._version_item(version),
                     _claim("version", pipeline.pipeline_id, version.name),
-                    _version_taken(version.name, pipeline.pipeline_id),
+                    version_taken(version.name, pipeline.pipeline_id),
                     self._t.versions.version_id.does_not_exist(),
                 ),
             )
@@ -254,7 +254,7 @@ class DynamoCatalog:
             self._pipeline_item(pipeline),
             _claim("pipeline", pipeline.namespace, pipeline.name),
             pipeline.pipeline_id,
-            _pipeline_taken(pipeline.name, pipeline.namespace),
+            pipeline_taken(pipeline.name, pipeline.namespace),
             item_condition=self._t.pipelines.pipeline_id.does_not_exist(),
             creating=True,
             also=also,
@@ -290,7 +290,7 @@ class DynamoCatalog:
                 item,
                 _claim("pipeline", stored.namespace, updated.name),
                 pipeline.pipeline_id,
-                _pipeline_taken(updated.name, stored.namespace),
+                pipeline_taken(updated.name, stored.namespace),
                 old_claim=_claim("pipeline", stored.namespace, stored.name),
                 item_condition=same_name,
             )
@@ -338,7 +338,7 @@ class DynamoCatalog:
             self._version_item(version),
             _claim("version", version.pipeline_id, version.name),
             version.version_id,
-            _version_taken(version.name, version.pipeline_id),
+            version_taken(version.name, version.pipeline_id),
             item_condition=self._t.versions.version_id.does_not_exist(),
             creating=True,
             checks=((pipelines, version.pipeline_id, pipelines.pipeline_id.exists()),),
@@ -372,7 +372,7 @@ class DynamoCatalog:
                 item,
                 _claim("version", stored.pipeline_id, updated.name),
                 version.version_id,
-                _version_taken(updated.name, stored.pipeline_id),
+                version_taken(updated.name, stored.pipeline_id),
                 old_claim=_claim("version", stored.pipeline_id, stored.name),
                 item_condition=same_name,
             )
@@ -385,11 +385,3 @@ class DynamoCatalog:
             (pipeline_id, version_id),
             lambda item: _claim("version", item.pipeline_id, item.name),
         )
-
-
-def _pipeline_taken(name: str, namespace: str) -> str:
-    return f"Pipeline with name {name!r} already exists in namespace {namespace!r}"
-
-
-def _version_taken(name: str, pipeline_id: str) -> str:
-    return f"Pipeline version with name {name!r} already exists in pipeline {pipeline_id}"

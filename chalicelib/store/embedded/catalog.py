@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from chalicelib.store.embedded.codec import decode, encode
 from chalicelib.store.embedded.database import Database, first
 from chalicelib.store.errors import AlreadyExists, NotFound
+from chalicelib.store.name_claims import experiment_taken, pipeline_taken, version_taken
 from chalicelib.store.records import Experiment, Pipeline, PipelineVersion
 
 
@@ -43,8 +44,7 @@ class EmbeddedCatalog:
                 )
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(
-                f"Experiment with name {experiment.display_name!r} already exists in namespace "
-                f"{experiment.namespace!r}"
+                experiment_taken(experiment.display_name, experiment.namespace)
                 if "display_name" in str(exc)
                 else f"Experiment {experiment.experiment_id} already exists"
             ) from exc
@@ -121,10 +121,10 @@ class EmbeddedCatalog:
                     self._insert_version(tx, version)
         except sqlite3.IntegrityError as exc:
             if first_version is not None and "versions." in str(exc):
-                raise AlreadyExists(_version_taken(first_version.name, pipeline.pipeline_id)) from exc
+                raise AlreadyExists(version_taken(first_version.name, pipeline.pipeline_id)) from exc
             raise _taken(
                 exc,
-                _pipeline_taken(pipeline.name, pipeline.namespace),
+                pipeline_taken(pipeline.name, pipeline.namespace),
                 f"Pipeline {pipeline.pipeline_id} already exists",
             ) from exc
         return pipeline
@@ -169,7 +169,7 @@ class EmbeddedCatalog:
                     (updated.name, encode(updated), updated.pipeline_id),
                 )
         except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(_pipeline_taken(pipeline.name, pipeline.namespace)) from exc
+            raise AlreadyExists(pipeline_taken(pipeline.name, pipeline.namespace)) from exc
         return updated
 
     def delete_pipeline(self, pipeline_id: str) -> None:
@@ -203,7 +203,7 @@ class EmbeddedCatalog:
         except sqlite3.IntegrityError as exc:
             raise _taken(
                 exc,
-                _version_taken(version.name, version.pipeline_id),
+                version_taken(version.name, version.pipeline_id),
                 f"Pipeline version {version.version_id} already exists",
             ) from exc
         return version
@@ -260,7 +260,7 @@ class EmbeddedCatalog:
                     (updated.name, encode(updated), updated.pipeline_id, updated.version_id),
                 )
         except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(_version_taken(version.name, version.pipeline_id)) from exc
+            raise AlreadyExists(version_taken(version.name, version.pipeline_id)) from exc
         return updated
 
     def delete_version(self, pipeline_id: str, version_id: str) -> None:
@@ -270,11 +270,3 @@ class EmbeddedCatalog:
             ).rowcount
         if not deleted:
             raise NotFound(f"Pipeline version {version_id} of pipeline {pipeline_id} not found")
-
-
-def _pipeline_taken(name: str, namespace: str) -> str:
-    return f"Pipeline with name {name!r} already exists in namespace {namespace!r}"
-
-
-def _version_taken(name: str, pipeline_id: str) -> str:
-    return f"Pipeline version with name {name!r} already exists in pipeline {pipeline_id}"
