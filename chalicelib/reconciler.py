@@ -216,7 +216,7 @@ class Reconciler:
                 continue
             if platform_operation(launch.spec.container):
                 continue  # claims are per run: never reuse another run's claim name
-            cached = self.store.runs.cached_result(launch.cache_key)
+            cached = self.store.runs.cached_result(run.namespace, launch.cache_key)
             if cached is not None:
                 records[index] = engine.record_cached(
                     record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
@@ -384,7 +384,7 @@ class Reconciler:
             )
         result = status.result
         if status.phase is AttemptPhase.SUCCEEDED and result is not None:
-            self._remember_cache(run.run_id, record, result.parameters, result.artifacts)
+            self._remember_cache(run, record, result.parameters, result.artifacts)
             return engine.finish_attempt(
                 record, spec, True, result.parameters, result.artifacts, "", result.exit_code, now
             )
@@ -411,16 +411,17 @@ class Reconciler:
         self.objects.put_bytes(log_key(run_id, task_id, attempt), text.encode(), "text/plain; charset=utf-8")
 
     def _remember_cache(
-        self, run_id: str, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
+        self, run: Run, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
     ) -> None:
         try:
-            document = self._launch_document_of(run_id, record.task_id, record.attempt)
+            document = self._launch_document_of(run.run_id, record.task_id, record.attempt)
         except NotFound:
             return
         if document.get("cache_enabled") and document.get("cache_key"):
             self.store.runs.put_cached_result(
+                run.namespace,
                 document["cache_key"],
                 {"parameters": parameters, "artifacts": artifacts},
-                run_id,
+                run.run_id,
                 record.task_id,
             )

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import chalicelib
@@ -76,8 +76,12 @@ class LocalExecutor:
         max_parallel: int = os.cpu_count() or 1,
         on_change: Callable[[], None] | None = None,
         python_bin_dir: Path = Path(sys.executable).parent,
+        base_env: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        # Added to this process's environment for every attempt (e.g. the embedded AWS endpoint and keys, so a
+        # task with an s3:// pipeline root reaches the same bucket as the stack).
+        self.base_env = dict(base_env or {})
         self.max_parallel = max(1, max_parallel)
         self.on_change = on_change
         self.python_bin_dir = Path(python_bin_dir)
@@ -269,7 +273,7 @@ class LocalExecutor:
             task_env = TaskSpec.from_json((workdir / TASK_FILE).read_text()).env
         except (OSError, ValueError, TypeError):
             logger.warning("cannot read the env of %s", workdir)
-        env = {**os.environ, **task_env}
+        env = {**os.environ, **self.base_env, **task_env}
         env["PATH"] = os.pathsep.join(p for p in (str(self.python_bin_dir), env.get("PATH", "")) if p)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)
         env.setdefault("KFPS_PACKAGE_CACHE", str(self.package_cache))

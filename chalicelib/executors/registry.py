@@ -20,7 +20,12 @@ def _local(
     from chalicelib.executors.local import LocalExecutor
 
     data_dir = Path(settings.local_data_dir or "/tmp/kfps")
-    return LocalExecutor(data_dir, max_parallel=max_parallel or os.cpu_count() or 1, on_change=on_change)
+    return LocalExecutor(
+        data_dir,
+        max_parallel=max_parallel or os.cpu_count() or 1,
+        on_change=on_change,
+        base_env=settings.aws.environment() if settings.aws.endpoint_url else {},
+    )
 
 
 def _kubernetes(

@@ -125,10 +125,11 @@ class RunStore(Protocol):
         """Create (`record.version` 0) or update (the stored version) one task record; returns it with its new
         version. ConcurrentUpdate when the stored record moved on (or exists, for a create)."""
 
-    def cached_result(self, cache_key: str) -> dict[str, Any] | None: ...
+    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
+        """The outputs cached under `cache_key` by a run of `namespace` (a namespace never sees another's)."""
 
     def put_cached_result(
-        self, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
+        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
     ) -> None: ...
 
 

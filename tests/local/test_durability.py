@@ -83,18 +83,44 @@ def stopped(stack: KfpsUp, how: str) -> None:
 
 
 @pytest.fixture
+def start_stack():
+    """Starts `kfps up` processes; whatever still runs at the end of the test is SIGKILLed."""
+    started: list[KfpsUp] = []
+
+    def start(data: Path, *options: str) -> KfpsUp:
+        stack = KfpsUp(data, *options).start()
+        started.append(stack)
+        return stack
+
+    yield start
+    for stack in started:
+        stack.kill()
+
+
+@pytest.fixture
+def gate(tmp_path: Path):
+    """The steps' gate directory; every gate is opened at the end, so no task process waits on."""
+    path = tmp_path / "gate"
+    path.mkdir()
+    yield path
+    for name in ("a", "b", "c"):
+        (path / f"{name}.go").touch()
+
+
+@pytest.fixture
 def package(tmp_path: Path) -> Path:
     path = tmp_path / "durable-chain.yaml"
     compiler.Compiler().compile(durable_chain, str(path))
     return path
 
 
-def test_acknowledged_objects_and_a_running_run_survive_kills_and_clean_stops(tmp_path: Path, package: Path):
-    data, gate, marker = tmp_path / "data", tmp_path / "gate", tmp_path / "marker.txt"
-    gate.mkdir()
+def test_acknowledged_objects_and_a_running_run_survive_kills_and_clean_stops(
+    tmp_path: Path, package: Path, gate: Path, start_stack
+):
+    data, marker = tmp_path / "data", tmp_path / "marker.txt"
     # 1. Acknowledged objects, and a run whose reconciler stops for good between its first step's end and its
     #    second step's launch (the second launch document is written, nothing else): SIGKILL there.
-    stack = KfpsUp(data, "--pause-at", "launch-document:2").start()
+    stack = start_stack(data, "--pause-at", "launch-document:2")
     kfp_client = client(stack)
     experiment = kfp_client.create_experiment("durable")
     pipeline = kfp_client.upload_pipeline(str(package), pipeline_name="durable-chain")
@@ -122,23 +148,23 @@ def test_acknowledged_objects_and_a_running_run_survive_kills_and_clean_stops(tm
 
     # 2. Restart: b is launched; SIGKILL the stack while b runs (b's process survives and is adopted).
     (data / "paused-at-launch-document").unlink()
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     wait_for(lambda: starts(gate, "b") == 1, "step b to start after the restart")
     stopped(stack, "SIGKILL")
 
     # 3. Restart: b finishes under the new stack, c starts; a clean stop (SIGTERM) ends c's process.
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     (gate / "b.go").touch()
     wait_for(lambda: starts(gate, "c") == 1, "step c to start")
     stopped(stack, "SIGTERM")
 
     # 4. Restart: c's lost attempt runs again; stop with SIGINT to the process alone (Ctrl-C's signal).
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     wait_for(lambda: starts(gate, "c") == 2, "step c's second attempt")
     stopped(stack, "SIGINT")
 
     # 5. Restart, let c finish: the run succeeds with every step's effect exactly once.
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     kfp_client = client(stack)
     wait_for(lambda: starts(gate, "c") == 3, "step c's third attempt")
     (gate / "c.go").touch()
@@ -174,9 +200,11 @@ def _task_details(stack: KfpsUp, run_id: str) -> list[dict]:
     return stack.get(f"/runs/{run_id}")["run_details"]["task_details"]
 
 
-def test_only_acknowledged_uploads_exist_after_a_sigkill_mid_upload(tmp_path: Path, package: Path):
+def test_only_acknowledged_uploads_exist_after_a_sigkill_mid_upload(
+    tmp_path: Path, package: Path, start_stack
+):
     data = tmp_path / "data"
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     body = package.read_bytes()
     acknowledged: list[str] = []
     failures: list[str] = []
@@ -217,7 +245,7 @@ def test_only_acknowledged_uploads_exist_after_a_sigkill_mid_upload(tmp_path: Pa
     partial.close()
     assert not failures, failures[:3]
 
-    stack = KfpsUp(data).start()
+    stack = start_stack(data)
     try:
         listed = _all_pipelines(stack)
         assert set(acknowledged) <= set(listed), "an acknowledged upload was lost"

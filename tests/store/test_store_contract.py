@@ -243,11 +243,12 @@ def test_retry_on_conflict_rereads_until_the_write_wins(any_store: Store, namesp
     assert calls == [1, 2] and result.description == "retried" and result.display_name == "moved on"
 
 
-def test_cache_results_round_trip(any_store: Store):
+def test_cached_results_are_kept_per_namespace(any_store: Store, namespace: str):
     key = new_id()
-    assert any_store.runs.cached_result(key) is None
-    any_store.runs.put_cached_result(key, {"parameters": {"a": 1}}, "r", "t")
-    assert any_store.runs.cached_result(key) == {"parameters": {"a": 1}}
+    assert any_store.runs.cached_result(namespace, key) is None
+    any_store.runs.put_cached_result(namespace, key, {"parameters": {"a": 1}}, "r", "t")
+    assert any_store.runs.cached_result(namespace, key) == {"parameters": {"a": 1}}
+    assert any_store.runs.cached_result(namespace + "-other", key) is None
 
 
 # ---------------------------------------------------------------- recurring runs and slots

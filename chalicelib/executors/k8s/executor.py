@@ -37,16 +37,13 @@ from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptSt
 from chalicelib.store.errors import NotFound
 from chalicelib.store.protocols import ObjectStore
 from chalicelib.task_contract import TaskResult
+from chalicelib.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
 AttemptKey = tuple[str, str, int]
 MAX_SELECTOR_RUN_IDS = 50
 LOG_TAIL_LINES = 20
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def run_selector(run_ids: Iterable[str]) -> str:

@@ -67,6 +67,10 @@ def _run(item: Any) -> Run:
     )
 
 
+def _cache_item_key(namespace: str, cache_key: str) -> str:
+    return f"{namespace_key(namespace)}#{cache_key}"
+
+
 def _record_to_json(record: TaskRecord) -> dict[str, Any]:
     data = dataclasses.asdict(record)
     data["state"] = record.state.value
@@ -306,18 +310,19 @@ class DynamoRunStore:
 
     # ------------------------------------------------------------------ cache
 
-    def cached_result(self, cache_key: str) -> dict[str, Any] | None:
+    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
         try:
-            return self._t.cache.get(cache_key).result
+            return self._t.cache.get(_cache_item_key(namespace, cache_key)).result
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
             raise StoreError(f"cannot read cache: {exc}") from exc
 
-    def put_cached_result(self, cache_key: str, result: dict[str, Any], run_id: str, task_id: str) -> None:
+    def put_cached_result(
+        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
+    ) -> None:
+        key = _cache_item_key(namespace, cache_key)
         try:
-            self._t.cache(
-                cache_key, result=result, run_id=run_id, task_id=task_id, created_at=now_text()
-            ).save()
+            self._t.cache(key, result=result, run_id=run_id, task_id=task_id, created_at=now_text()).save()
         except PynamoDBException as exc:
             raise StoreError(f"cannot write cache: {exc}") from exc

@@ -94,11 +94,13 @@ CREATE INDEX IF NOT EXISTS recurring_runs_by_experiment ON recurring_runs (exper
 CREATE INDEX IF NOT EXISTS recurring_runs_enabled ON recurring_runs (created_at) WHERE enabled = 1;
 
 CREATE TABLE IF NOT EXISTS cache (
-    cache_key TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
     run_id TEXT NOT NULL,
     task_id TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    result TEXT NOT NULL
+    result TEXT NOT NULL,
+    PRIMARY KEY (namespace, cache_key)
 );
 """
 

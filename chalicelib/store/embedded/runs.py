@@ -168,16 +168,21 @@ class EmbeddedRunStore:
 
     # ------------------------------------------------------------------ cache
 
-    def cached_result(self, cache_key: str) -> dict[str, Any] | None:
+    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
         with self._db.read() as connection:
             row = first(
-                connection.execute("SELECT result FROM cache WHERE cache_key = ?", (cache_key,)).fetchall()
+                connection.execute(
+                    "SELECT result FROM cache WHERE namespace = ? AND cache_key = ?", (namespace, cache_key)
+                ).fetchall()
             )
         return json.loads(row[0]) if row else None
 
-    def put_cached_result(self, cache_key: str, result: dict[str, Any], run_id: str, task_id: str) -> None:
+    def put_cached_result(
+        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
+    ) -> None:
         with self._db.write() as tx:
             tx.execute(
-                "INSERT OR REPLACE INTO cache (cache_key, run_id, task_id, created_at, result) VALUES (?, ?, ?, ?, ?)",
-                (cache_key, run_id, task_id, now_text(), json.dumps(result, sort_keys=True)),
+                "INSERT OR REPLACE INTO cache (namespace, cache_key, run_id, task_id, created_at, result) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (namespace, cache_key, run_id, task_id, now_text(), json.dumps(result, sort_keys=True)),
             )
