@@ -35,7 +35,7 @@ from chalicelib.settings import Settings
 from chalicelib.store.errors import ConcurrentUpdate, NotFound, StoreError
 from chalicelib.store.object_keys import launch_document_key, log_key
 from chalicelib.store.protocols import Store
-from chalicelib.store.records import Run, moved_to
+from chalicelib.store.records import CachedResult, Run, moved_to
 from chalicelib.task_contract import TaskSpec, TaskState
 from chalicelib.timestamps import format_time, utc_now
 
@@ -219,7 +219,7 @@ class Reconciler:
             cached = self.store.runs.cached_result(run.namespace, launch.cache_key)
             if cached is not None:
                 records[index] = engine.record_cached(
-                    record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
+                    record, dict(cached.parameters), dict(cached.artifacts), self.clock()
                 )
                 del launches[record.task_id]
         workspace = workspace_config(self._spec(run)[1])
@@ -418,10 +418,7 @@ class Reconciler:
         except NotFound:
             return
         if document.get("cache_enabled") and document.get("cache_key"):
-            self.store.runs.put_cached_result(
-                run.namespace,
-                document["cache_key"],
-                {"parameters": parameters, "artifacts": artifacts},
-                run.run_id,
-                record.task_id,
+            cached = CachedResult(
+                parameters, artifacts, run.run_id, record.task_id, format_time(self.clock())
             )
+            self.store.runs.put_cached_result(run.namespace, document["cache_key"], cached)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.records import (
+    CachedResult,
     Experiment,
     ObjectInfo,
     Pipeline,
@@ -125,12 +126,11 @@ class RunStore(Protocol):
         """Create (`record.version` 0) or update (the stored version) one task record; returns it with its new
         version. ConcurrentUpdate when the stored record moved on (or exists, for a create)."""
 
-    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
+    def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         """The outputs cached under `cache_key` by a run of `namespace` (a namespace never sees another's)."""
 
-    def put_cached_result(
-        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
-    ) -> None: ...
+    def put_cached_result(self, namespace: str, cache_key: str, result: CachedResult) -> None:
+        """Keep (or replace) the outputs under `cache_key` for `namespace`."""
 
 
 class RecurringRunStore(Protocol):

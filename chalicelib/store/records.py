@@ -174,6 +174,17 @@ class RecurringRun:
 
 
 @dataclasses.dataclass(frozen=True)
+class CachedResult:
+    """A task's outputs kept under its KFP cache key (per namespace), re-published by a later cache hit."""
+
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    artifacts: Mapping[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    run_id: str = ""
+    task_id: str = ""
+    created_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class ObjectInfo:
     """One stored object as a listing reports it: `etag` changes whenever the bytes change."""
 

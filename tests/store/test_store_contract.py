@@ -15,6 +15,7 @@ from chalicelib.store.conflicts import retry_on_conflict
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound, StoreError
 from chalicelib.store.protocols import Store
 from chalicelib.store.records import (
+    CachedResult,
     Experiment,
     Pipeline,
     PipelineVersion,
@@ -246,8 +247,9 @@ def test_retry_on_conflict_rereads_until_the_write_wins(any_store: Store, namesp
 def test_cached_results_are_kept_per_namespace(any_store: Store, namespace: str):
     key = new_id()
     assert any_store.runs.cached_result(namespace, key) is None
-    any_store.runs.put_cached_result(namespace, key, {"parameters": {"a": 1}}, "r", "t")
-    assert any_store.runs.cached_result(namespace, key) == {"parameters": {"a": 1}}
+    result = CachedResult({"a": 1}, {"out": [{"uri": "s3://b/k"}]}, "r", "t", now_text())
+    any_store.runs.put_cached_result(namespace, key, result)
+    assert any_store.runs.cached_result(namespace, key) == result
     assert any_store.runs.cached_result(namespace + "-other", key) is None
 
 

@@ -15,18 +15,18 @@ from typing import Any, NoReturn
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException
 
 from chalicelib.engine.model import TaskRecord
+from chalicelib.store.conflicts import retry_on_conflict
 from chalicelib.store.dynamo.tables import ACTIVE_KEY, StateChangeMap, Tables, namespace_key
 from chalicelib.store.dynamo.transactions import Transaction, TransactionCancelled
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound, StoreError
 from chalicelib.store.object_keys import task_record_key
 from chalicelib.store.protocols import ObjectStore
-from chalicelib.store.records import Run, StateChange
+from chalicelib.store.records import CachedResult, Run, StateChange
 from chalicelib.task_contract import TaskState
 from chalicelib.timestamps import now_text
 
 # Task records above this size go to S3 (the DynamoDB item limit is 400 KB).
 MAX_INLINE_RECORD_BYTES = 300_000
-_DELETE_ATTEMPTS = 5
 
 
 def _conditional_failed(exc: PynamoDBException) -> bool:
@@ -169,6 +169,8 @@ class DynamoRunStore:
             self._t.recurring_runs.get(recurring_run_id, consistent_read=True)
         except DoesNotExist:
             raise NotFound(f"Recurring run {recurring_run_id} not found") from cause
+        except PynamoDBException as exc:
+            raise StoreError(f"cannot read recurring run {recurring_run_id}: {exc}") from cause
         raise LimitReached(
             f"recurring run {recurring_run_id} already has {limit} active run(s) (max_concurrency)"
         ) from cause
@@ -232,20 +234,18 @@ class DynamoRunStore:
         item.save()
 
     def delete_run(self, run_id: str) -> None:
-        for _ in range(_DELETE_ATTEMPTS):
+        def read() -> Any:
             try:
-                item = self._t.runs.get(run_id, consistent_read=True)
-            except DoesNotExist:
-                break
+                return self._t.runs.get(run_id, consistent_read=True)
+            except DoesNotExist as exc:
+                raise NotFound(f"Run {run_id} not found") from exc
             except PynamoDBException as exc:
                 raise StoreError(f"cannot read run {run_id}: {exc}") from exc
-            try:
-                self._delete_item(item)
-                break
-            except ConcurrentUpdate:
-                continue
-        else:
-            raise ConcurrentUpdate(f"run {run_id} kept changing while being deleted")
+
+        try:
+            retry_on_conflict(read, self._delete_item)
+        except NotFound:
+            pass  # gone already (its task records may still be there)
         self._delete_tasks(run_id)
 
     def _delete_item(self, item: Any) -> None:
@@ -310,19 +310,31 @@ class DynamoRunStore:
 
     # ------------------------------------------------------------------ cache
 
-    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
+    def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         try:
-            return self._t.cache.get(_cache_item_key(namespace, cache_key)).result
+            item = self._t.cache.get(_cache_item_key(namespace, cache_key))
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
             raise StoreError(f"cannot read cache: {exc}") from exc
+        outputs = item.result or {}
+        return CachedResult(
+            parameters=dict(outputs.get("parameters") or {}),
+            artifacts=dict(outputs.get("artifacts") or {}),
+            run_id=item.run_id or "",
+            task_id=item.task_id or "",
+            created_at=item.created_at or "",
+        )
 
-    def put_cached_result(
-        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
-    ) -> None:
-        key = _cache_item_key(namespace, cache_key)
+    def put_cached_result(self, namespace: str, cache_key: str, result: CachedResult) -> None:
+        item = self._t.cache(
+            _cache_item_key(namespace, cache_key),
+            result={"parameters": dict(result.parameters), "artifacts": dict(result.artifacts)},
+            run_id=result.run_id,
+            task_id=result.task_id,
+            created_at=result.created_at or now_text(),
+        )
         try:
-            self._t.cache(key, result=result, run_id=run_id, task_id=task_id, created_at=now_text()).save()
+            item.save()
         except PynamoDBException as exc:
             raise StoreError(f"cannot write cache: {exc}") from exc

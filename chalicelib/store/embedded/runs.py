@@ -7,16 +7,14 @@ gives back its slot (`recurring_runs.active_runs`) in the same transaction as th
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.embedded.codec import decode, encode
 from chalicelib.store.embedded.database import Database, first
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound
-from chalicelib.store.records import Run, StateChange
+from chalicelib.store.records import CachedResult, Run, StateChange
 from chalicelib.timestamps import now_text
 
 
@@ -168,21 +166,20 @@ class EmbeddedRunStore:
 
     # ------------------------------------------------------------------ cache
 
-    def cached_result(self, namespace: str, cache_key: str) -> dict[str, Any] | None:
+    def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         with self._db.read() as connection:
             row = first(
                 connection.execute(
                     "SELECT result FROM cache WHERE namespace = ? AND cache_key = ?", (namespace, cache_key)
                 ).fetchall()
             )
-        return json.loads(row[0]) if row else None
+        return decode(CachedResult, row[0]) if row else None
 
-    def put_cached_result(
-        self, namespace: str, cache_key: str, result: dict[str, Any], run_id: str, task_id: str
-    ) -> None:
+    def put_cached_result(self, namespace: str, cache_key: str, result: CachedResult) -> None:
+        stored = result if result.created_at else dataclasses.replace(result, created_at=now_text())
         with self._db.write() as tx:
             tx.execute(
                 "INSERT OR REPLACE INTO cache (namespace, cache_key, run_id, task_id, created_at, result) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (namespace, cache_key, run_id, task_id, now_text(), json.dumps(result, sort_keys=True)),
+                (namespace, cache_key, stored.run_id, stored.task_id, stored.created_at, encode(stored)),
             )
