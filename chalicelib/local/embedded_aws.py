@@ -1,13 +1,15 @@
 """Embedded AWS for `kfps up --aws` and the tests: moto's server app on a werkzeug server on loopback.
 
 Two differences from moto's `ThreadedMotoServer`: the port is bound in the caller's thread, so a taken port
-raises `PortInUse` at once (moto's binds in its server thread and then waits forever), and requests are
-served one at a time, because moto's backends are not thread-safe (its `transact_write_items` deep-copies
-tables while other requests write: "dictionary changed size during iteration" → 500s under load).
+raises `PortInUse` at once (moto's binds in its server thread and then waits forever), and DynamoDB requests
+are served one at a time, because moto's DynamoDB backend is not thread-safe (its `transact_write_items`
+deep-copies tables while other requests write: "dictionary changed size during iteration" → 500s under
+load). Other services (S3, the task pods' traffic) are served concurrently, as moto does.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import threading
@@ -17,14 +19,19 @@ from typing import Any
 from chalicelib.local.ports import bound_or_refused
 
 
-class _OneAtATime:
-    """A WSGI app that runs the wrapped app's requests one at a time (the whole response is read inside)."""
+class _DynamoOneAtATime:
+    """A WSGI app that runs the wrapped app's DynamoDB requests (`X-Amz-Target: DynamoDB_...`) one at a time,
+    their request bodies read before and their responses read inside the lock; other requests pass through."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self._app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
         with self._lock:
             body = self._app(environ, start_response)
             try:
@@ -70,7 +77,7 @@ class EmbeddedAws:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        app = _DynamoOneAtATime(DomainDispatcherApplication(create_backend_app))
         # Bind here (werkzeug would print its own message and exit on a taken port), then hand the socket over.
         listener = bound_or_refused(lambda: _listening_socket(self.host, self.port), self.port, "--aws-port")
         self.port = listener.getsockname()[1]
