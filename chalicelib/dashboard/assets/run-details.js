@@ -1,0 +1,333 @@
+// Run details: the live graph (polled while the run is active), a timeline of task attempts, a task list,
+// the run's facts; a side panel with the selected task's inputs, outputs, previews and logs.
+
+import { api } from "./http.js";
+import { alertBox, badge, crumbs, duration, facts, formatDuration, h, millis, notify, replace, tabBar, time } from "./dom.js";
+import { drawGraph } from "./graph-view.js";
+import { preview } from "./previews.js";
+import { ACTIVE_STATES, runActionButton } from "./runs.js";
+
+const POLL_MS = 2000;
+const STATE_ORDER = ["FAILED", "RUNNING", "CANCELING", "PENDING", "CANCELED", "SUCCEEDED", "CACHED", "SKIPPED"];
+const TASK_LIST_PAGE = 200;
+
+/** The state a node shows for several task instances: the most pressing one. */
+export function combinedState(states) {
+  return STATE_ORDER.find((state) => states.includes(state)) || states[0] || "";
+}
+
+function iterationSuffix(taskId) {
+  const numbers = taskId.split(".").filter((part) => /^\d+$/.test(part));
+  return numbers.length ? ` #${numbers.join(".")}` : "";
+}
+
+export function taskLabel(task) {
+  return `${task.display_name || task.task_id}${iterationSuffix(task.task_id)}`;
+}
+
+// Task ids of DAG nodes, loops and iterations (from the graph layout and the task details' children).
+const groupIds = new Set();
+
+function isGroupTask(task) {
+  return groupIds.has(task.task_id) || Boolean(task.child_tasks && task.child_tasks.length) || task.task_id === "root";
+}
+
+export async function runPage(main, { params: [runId], onLeave }) {
+  const path = `runs/${encodeURIComponent(runId)}`;
+  groupIds.clear();
+  const view = { run: await api(path), tasks: new Map(), layout: null, graph: null, expanded: new Set(), selected: "", tab: "graph", io: new Map(), logTimer: 0 };
+  let timer = 0;
+  let stopped = false;
+  onLeave(() => { stopped = true; clearTimeout(timer); clearTimeout(view.logTimer); });
+
+  const header = h("div");
+  const summary = h("div", { class: "panel" });
+  const side = h("aside", { class: "panel side", "aria-label": "Selected task" });
+  const content = h("div");
+  replace(main, header, summary, tabBar([["graph", "Graph"], ["timeline", "Timeline"], ["tasks", "Tasks"], ["details", "Details"]], "graph", (tab) => { view.tab = tab; showTab(); }), h("div", { class: "split" }, content, side));
+
+  function indexTasks() {
+    view.tasks = new Map(((view.run.run_details || {}).task_details || []).map((task) => [task.task_id, task]));
+  }
+
+  function renderHeader() {
+    const run = view.run;
+    const active = ACTIVE_STATES.has(run.state);
+    const reload = () => refresh(true);
+    replace(header,
+      crumbs(["Runs", "#/runs"], [run.display_name]),
+      h("h1", {}, run.display_name, badge(run.state), h("span", { class: "muted", style: "font-size:14px;font-weight:400" }, duration(run.created_at, run.finished_at)),
+        h("span", { class: "row-actions" },
+          active && run.state !== "CANCELING" ? runActionButton(run, "terminate", "Terminate", reload, { class: "danger" }) : null,
+          ["FAILED", "CANCELED"].includes(run.state) ? runActionButton(run, "retry", "Retry", reload) : null,
+          h("a", { class: "button", href: `#/runs/new?clone=${encodeURIComponent(run.run_id)}` }, "Run again"),
+          run.storage_state === "ARCHIVED" ? runActionButton(run, "unarchive", "Restore", reload) : runActionButton(run, "archive", "Archive", reload),
+          runActionButton(run, "delete", "Delete", async () => { location.hash = "#/runs"; }, { class: "danger" }))));
+    const ref = run.pipeline_version_reference;
+    replace(summary, run.error ? alertBox(`Run ${run.state.toLowerCase()}: ${run.error.message || JSON.stringify(run.error)}`) : null,
+      facts([
+        ["Experiment", h("a", { href: `#/experiments/${encodeURIComponent(run.experiment_id)}` }, "open experiment")],
+        ["Pipeline", ref ? h("a", { href: `#/pipelines/${encodeURIComponent(ref.pipeline_id)}/versions/${encodeURIComponent(ref.pipeline_version_id)}` }, "pipeline version") : "spec uploaded with the run"],
+        ["Created", time(run.created_at)], ["Finished", time(run.finished_at)],
+        ["Recurring run", run.recurring_run_id ? h("a", { href: `#/recurring/${encodeURIComponent(run.recurring_run_id)}` }, "open recurring run") : ""],
+      ]));
+  }
+
+  function nodeStatus(node) {
+    const ids = node.task_ids || [];
+    const found = ids.map((id) => view.tasks.get(id)).filter(Boolean);
+    if (!found.length) return { state: "", sub: node.group ? "" : "not started" };
+    const state = combinedState(found.map((task) => task.state));
+    if (node.group) {
+      if (node.kind === "loop" && node.iterations !== undefined) return { state, sub: `${node.iterations} iteration(s) · ${state.toLowerCase()}` };
+      return { state, sub: state.toLowerCase() };
+    }
+    if (found.length === 1 && (node.instances || 1) === 1) {
+      const task = found[0];
+      return { state, sub: [task.state.toLowerCase(), duration(task.start_time, task.end_time)].filter(Boolean).join(" · ") };
+    }
+    const done = found.filter((task) => ["SUCCEEDED", "CACHED", "SKIPPED"].includes(task.state)).length;
+    return { state, sub: `${done}/${node.instances} done · ${state.toLowerCase()}` };
+  }
+
+  async function loadGraph() {
+    view.layout = await api(`${path}/graph`, { query: { expand: [...view.expanded].join(",") } });
+    for (const node of view.layout.nodes) if (node.group) for (const id of node.task_ids || []) groupIds.add(id);
+  }
+
+  function drawGraphTab() {
+    const box = h("div");
+    replace(content, box);
+    view.graph = drawGraph(box, view.layout, {
+      status: nodeStatus,
+      onSelect: (node) => selectNode(node),
+      onToggle: async (node) => {
+        if (view.expanded.has(node.id)) view.expanded.delete(node.id);
+        else view.expanded.add(node.id);
+        await loadGraph();
+        drawGraphTab();
+      },
+    });
+    if (view.selected) view.graph.select(view.selected);
+  }
+
+  function selectNode(node) {
+    const ids = node.task_ids || [];
+    if (ids.length === 1) return selectTask(ids[0]);
+    view.selected = node.id;
+    if (!ids.length) {
+      replace(side, h("h2", { style: "margin-top:0" }, node.label), h("p", { class: "muted" }, "Not started yet."));
+      return undefined;
+    }
+    replace(side, h("h2", { style: "margin-top:0" }, node.label), h("p", { class: "muted" }, `${ids.length} instance(s); choose one:`),
+      h("ul", {}, ids.map((id) => {
+        const task = view.tasks.get(id);
+        return h("li", {}, h("button", { class: "small", onclick: () => selectTask(id) }, task ? taskLabel(task) : id), " ", task ? badge(task.state) : "");
+      })));
+    return undefined;
+  }
+
+  function selectTask(taskId) {
+    view.selected = taskId;
+    if (view.graph) view.graph.select(taskId);
+    renderSide();
+  }
+
+  async function renderSide(live = false) {
+    const task = view.tasks.get(view.selected);
+    if (!task) {
+      if (!live) replace(side, h("p", { class: "muted" }, view.selected ? "This task has not started yet." : "Select a task to see its inputs, outputs and logs."));
+      return;
+    }
+    const key = `${task.task_id}@${task.attempt || 0}@${task.state}`;
+    if (live && side.dataset.key === key) return;
+    side.dataset.key = key;
+    const ioBox = h("div", { class: "muted" }, "Loading inputs…");
+    const logBox = h("div");
+    replace(side,
+      h("h2", { style: "margin-top:0" }, taskLabel(task), " ", badge(task.state)),
+      task.error ? alertBox(task.error.message || JSON.stringify(task.error)) : null,
+      facts([
+        ["Duration", duration(task.start_time, task.end_time)], ["Started", time(task.start_time)], ["Finished", time(task.end_time)],
+        ["Attempt", task.attempt ? String(task.attempt) : ""], ["Pod / process", task.pod_name ? h("span", { class: "kv" }, task.pod_name) : ""],
+        ["Task ID", h("span", { class: "kv" }, task.task_id)],
+      ]),
+      (task.attempts || []).length ? h("div", {}, h("h3", {}, "Earlier attempts"), h("ul", {}, task.attempts.map((a) => h("li", {}, `#${a.attempt}: ${formatDuration((millis(a.finished_at) ?? 0) - (millis(a.started_at) ?? 0))}, ${a.error || "failed"}`)))) : null,
+      h("h3", {}, "Inputs"), ioBox,
+      h("h3", {}, "Outputs"), outputs(task),
+      isGroupTask(task) ? null : [h("h3", {}, "Logs"), logBox]);
+    loadIo(task, ioBox);
+    if (!isGroupTask(task)) showLogs(task, logBox);
+  }
+
+  async function loadIo(task, box) {
+    try {
+      const io = await api(`${path}/tasks/${encodeURIComponent(task.task_id)}/io`);
+      const params = Object.entries(io.inputs.parameters || {});
+      const artifacts = Object.entries(io.inputs.artifacts || {});
+      replace(box);
+      box.classList.remove("muted");
+      if (!io.inputs.recorded) box.append(h("p", { class: "muted" }, task.state === "CACHED" ? "Taken from the cache; inputs were not recorded." : "No inputs recorded yet."));
+      if (params.length) box.append(valueTable(params));
+      for (const [name, list] of artifacts) {
+        const producer = io.producers[name];
+        box.append(h("div", {}, h("strong", {}, name), ": ", (list || []).map((a) => h("span", { class: "kv" }, a.uri || "")),
+          producer ? [" from ", h("button", { class: "small", onclick: () => selectTask(producer.task_id) }, `${producer.task_id.split(".").pop()}.${producer.output}`)] : null));
+      }
+      if (io.inputs.recorded && !params.length && !artifacts.length) box.append(h("p", { class: "muted" }, "No inputs."));
+    } catch (error) {
+      replace(box, alertBox(error.message));
+    }
+  }
+
+  function outputs(task) {
+    const params = Object.entries(task.output_parameters || {});
+    const artifacts = Object.entries(task.outputs || {});
+    if (!params.length && !artifacts.length) return h("p", { class: "muted" }, ["SUCCEEDED", "CACHED"].includes(task.state) ? "No outputs." : "None yet.");
+    return h("div", {}, params.length ? valueTable(params) : null, artifacts.map(([name, value]) => (value.artifacts || []).map((artifact) =>
+      h("div", { class: "panel", style: "padding:10px" },
+        h("div", {}, h("strong", {}, name), " ", h("span", { class: "badge" }, artifact.type || "artifact"), " ",
+          h("a", { href: `#/artifacts/${encodeURIComponent(runId)}/${encodeURIComponent(task.task_id)}/${encodeURIComponent(name)}` }, "open")),
+        h("div", { class: "kv muted" }, artifact.uri || ""),
+        ["SUCCEEDED", "CACHED"].includes(task.state) ? preview(runId, task.task_id, name, artifact) : null))));
+  }
+
+  function showLogs(task, box) {
+    clearTimeout(view.logTimer);
+    const attempts = Math.max(1, task.attempt || 1);
+    const choice = h("select", { "aria-label": "Attempt", onchange: () => load() }, Array.from({ length: attempts }, (_, i) => h("option", { value: i + 1, selected: i + 1 === attempts }, `attempt ${i + 1}`)));
+    const text = h("pre", { class: "block", tabindex: "0", "aria-label": "Task log" }, "Loading…");
+    const note = h("div", { class: "muted" });
+    replace(box, h("div", { class: "toolbar" }, choice, note), text);
+    const load = async () => {
+      clearTimeout(view.logTimer);
+      const current = Number(choice.value) === attempts;
+      const running = current && ["RUNNING", "PENDING", "CANCELING"].includes(view.tasks.get(task.task_id)?.state);
+      try {
+        const log = await api(`${path}/tasks/${encodeURIComponent(task.task_id)}/logs`, { query: { attempt: choice.value }, text: true });
+        const atEnd = text.scrollTop + text.clientHeight >= text.scrollHeight - 4;
+        text.textContent = log || "(empty log)";
+        if (atEnd) text.scrollTop = text.scrollHeight;
+        note.textContent = running ? "following…" : "";
+      } catch (error) {
+        text.textContent = running ? "The log appears here while the task runs…" : error.message;
+        note.textContent = running ? "following…" : "";
+      }
+      if (running && !stopped) view.logTimer = setTimeout(load, POLL_MS);
+    };
+    load();
+  }
+
+  function showTab() {
+    if (view.tab === "graph") {
+      if (view.layout) drawGraphTab();
+    } else if (view.tab === "timeline") replace(content, timeline([...view.tasks.values()], view.run, selectTask));
+    else if (view.tab === "tasks") replace(content, taskList([...view.tasks.values()], selectTask));
+    else replace(content, runFacts(view.run));
+  }
+
+  async function refresh(force = false) {
+    try {
+      view.run = await api(path);
+    } catch (error) {
+      notify(error.message, "error");
+      return;
+    }
+    const known = view.layout ? view.layout.task_count : -1;
+    indexTasks();
+    renderHeader();
+    if (view.tasks.size !== known || force) {
+      await loadGraph();
+      if (view.tab === "graph") drawGraphTab();
+    } else if (view.graph && view.tab === "graph") view.graph.update();
+    if (view.tab === "timeline" || view.tab === "tasks") showTab();
+    renderSide(true);
+    schedule();
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!stopped && ACTIVE_STATES.has(view.run.state)) timer = setTimeout(() => refresh(), POLL_MS);
+  }
+
+  indexTasks();
+  renderHeader();
+  renderSide();
+  await loadGraph();
+  showTab();
+  schedule();
+}
+
+function valueTable(entries) {
+  return h("table", { class: "list" }, h("tbody", {}, entries.map(([name, value]) => h("tr", {}, h("td", {}, name), h("td", { class: "kv" }, typeof value === "string" ? value : JSON.stringify(value))))));
+}
+
+/** One bar per task attempt on a shared time axis (retried attempts in red), sorted by start. */
+export function timeline(tasks, run, onSelect) {
+  const rows = tasks.filter((task) => !isGroupTask(task) && millis(task.start_time) !== null)
+    .sort((a, b) => millis(a.start_time) - millis(b.start_time) || a.task_id.localeCompare(b.task_id));
+  if (!rows.length) return h("p", { class: "muted" }, "No task has started yet.");
+  const start = Math.min(millis(run.created_at) ?? Infinity, ...rows.map((task) => millis(task.start_time)));
+  const end = Math.max(...rows.map((task) => millis(task.end_time) ?? Date.now()), start + 1000);
+  const span = end - start;
+  const percent = (ms) => `${(((ms - start) / span) * 100).toFixed(3)}%`;
+  const width = (from, to) => `${Math.max(0.15, ((to - from) / span) * 100).toFixed(3)}%`;
+  const ticks = Array.from({ length: 6 }, (_, i) => h("span", { class: "tick", style: `left:${(i * 100) / 6}%` }, `+${formatDuration((span * i) / 6) || "0 s"}`));
+  return h("div", { class: "timeline", role: "list", "aria-label": "Timeline of task attempts" },
+    h("div", { class: "row axis" }, h("div", {}, `${rows.length} task(s) · ${formatDuration(span)}`), h("div", { class: "lane" }, ticks)),
+    rows.map((task) => {
+      const attempts = (task.attempts || []).map((a) => ({ from: millis(a.started_at) ?? millis(task.start_time), to: millis(a.finished_at), retried: true, label: `attempt ${a.attempt}: ${a.error || "failed"}` }));
+      const last = task.attempts && task.attempts.length ? task.attempts[task.attempts.length - 1] : null;
+      attempts.push({ from: last ? millis(last.retry_at) ?? millis(last.finished_at) : millis(task.start_time), to: millis(task.end_time) ?? Date.now(), retried: false, label: `attempt ${task.attempt || 1}: ${task.state.toLowerCase()}` });
+      return h("div", { class: "row", role: "listitem" }, h("div", { title: task.task_id }, taskLabel(task)),
+        h("div", { class: "lane" }, attempts.map((a) => h("button", {
+          class: `seg s-${a.retried ? "FAILED retried" : task.state}`, style: `left:${percent(a.from)};width:${width(a.from, a.to)}`,
+          title: `${taskLabel(task)} ${a.label}, ${formatDuration(a.to - a.from)}`, "aria-label": `${taskLabel(task)} ${a.label}, ${formatDuration(a.to - a.from)}`,
+          onclick: () => onSelect(task.task_id),
+        }))));
+    }));
+}
+
+/** All tasks in a table with a state filter and a search, for runs too big to read as a graph. */
+export function taskList(tasks, onSelect) {
+  const search = h("input", { type: "search", placeholder: "Search tasks", "aria-label": "Search tasks", oninput: () => draw() });
+  const state = h("select", { "aria-label": "Filter tasks by state", onchange: () => draw() }, h("option", { value: "" }, "All states"),
+    [...new Set(tasks.map((task) => task.state))].sort().map((s) => h("option", { value: s }, s.toLowerCase())));
+  const bodyRows = h("tbody");
+  const more = h("div", { class: "pager" });
+  let limit = TASK_LIST_PAGE;
+  function draw() {
+    const needle = search.value.trim().toLowerCase();
+    const shown = tasks.filter((task) => (!state.value || task.state === state.value) && (!needle || taskLabel(task).toLowerCase().includes(needle) || task.task_id.includes(needle)))
+      .sort((a, b) => (millis(a.start_time) ?? Infinity) - (millis(b.start_time) ?? Infinity) || a.task_id.localeCompare(b.task_id));
+    replace(bodyRows, shown.slice(0, limit).map((task) => h("tr", {},
+      h("td", {}, h("button", { class: "small", onclick: () => onSelect(task.task_id) }, taskLabel(task))),
+      h("td", {}, badge(task.state)), h("td", {}, duration(task.start_time, task.end_time)),
+      h("td", { class: "optional" }, time(task.start_time)), h("td", { class: "optional" }, isGroupTask(task) ? "group" : String(task.attempt || "")),
+      h("td", { class: "optional kv" }, task.pod_name || ""))));
+    replace(more, h("span", { class: "muted" }, `${Math.min(limit, shown.length)} of ${shown.length}`),
+      shown.length > limit ? h("button", { onclick: () => { limit += TASK_LIST_PAGE; draw(); } }, "Show more") : null);
+  }
+  draw();
+  return h("div", {}, h("div", { class: "toolbar" }, state, search),
+    h("div", { class: "table-wrap" }, h("table", { class: "list", "aria-label": "Tasks" },
+      h("thead", {}, h("tr", {}, ["Task", "State", "Duration", "Started", "Attempt", "Pod / process"].map((label, i) => h("th", { scope: "col", class: i > 2 ? "optional" : null }, label)))),
+      bodyRows)), more);
+}
+
+function runFacts(run) {
+  const parameters = Object.entries((run.runtime_config || {}).parameters || {});
+  const root = ((run.run_details || {}).task_details || []).find((task) => task.task_id === "root");
+  const outputs = Object.entries((root && root.output_parameters) || {});
+  return h("div", {},
+    h("div", { class: "panel" }, facts([
+      ["Run ID", h("span", { class: "kv" }, run.run_id)], ["State", badge(run.state)], ["Duration", duration(run.created_at, run.finished_at)],
+      ["Created", time(run.created_at)], ["Scheduled", time(run.scheduled_at)], ["Finished", time(run.finished_at)],
+      ["Pipeline root", (run.runtime_config || {}).pipeline_root], ["Service account", run.service_account], ["Description", run.description],
+    ])),
+    h("h2", {}, "Parameters"), parameters.length ? valueTable(parameters) : h("p", { class: "muted" }, "No parameters."),
+    outputs.length ? [h("h2", {}, "Pipeline outputs"), valueTable(outputs)] : null,
+    h("h2", {}, "State history"),
+    h("table", { class: "list", "aria-label": "State history" }, h("tbody", {}, (run.state_history || []).map((change) =>
+      h("tr", {}, h("td", {}, time(change.update_time)), h("td", {}, badge(change.state)), h("td", {}, change.error ? change.error.message || "" : ""))))));
+}
