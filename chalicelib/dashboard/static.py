@@ -38,19 +38,16 @@ def _page(body: str, content_type: str, status: int = 200) -> chalice.Response:
     return chalice.Response(body=body, status_code=status, headers=headers)
 
 
-def base_path(request_path: str, resource_path: str) -> str:
-    """Where the app is mounted: the request path less the route's own path (`/` locally; `/<stage>/`
-    behind API Gateway), always ending in `/`, so relative URLs in the page resolve under it."""
-    prefix = (
-        request_path[: len(request_path) - len(resource_path)] if request_path.endswith(resource_path) else ""
-    )
-    return prefix.rstrip("/") + "/"
+def base_path(index_path: str) -> str:
+    """Where the app is mounted, from the path the index page was requested at (`/` locally, `/<stage>` or
+    `/<stage>/` behind API Gateway), always ending in `/`, so relative URLs in the page resolve under it."""
+    return index_path.rstrip("/") + "/"
 
 
 @dashboard_static.route("/", methods=["GET"])
 def index() -> chalice.Response:
     context = dashboard_static.current_request.context or {}
-    base = base_path(context.get("path") or "/", "/")
+    base = base_path(context.get("path") or "/")
     html = (_asset("index.html") or "").replace("{{base}}", base)
     return _page(html, _CONTENT_TYPES["html"])
 

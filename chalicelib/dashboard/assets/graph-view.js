@@ -36,7 +36,7 @@ function nodeMarkup(node, status) {
     return `<g class="node group k-${node.kind} st-${state}" data-id="${esc(node.id)}" tabindex="0" role="button" aria-label="${esc(`${title}${count}`)} ${esc(state.toLowerCase())}">` +
       `<rect class="body" x="${x}" y="${y}" width="${w}" height="${hgt}" rx="8"/>` +
       `<text x="${x + 10}" y="${y + 17}" font-weight="600">${esc(fit(title + count, Math.max(8, Math.floor((w - (node.expandable ? 100 : 20)) / 7))))}</text>` +
-      `<text class="sub" data-sub x="${x + 10}" y="${y + hgt - 5}">${esc(info.sub || "")}</text></g>${toggle}`;
+      `<text class="sub" data-sub x="${x + 10}" y="${y + 33}">${esc(info.sub || "")}</text></g>${toggle}`;
   }
   return `<g class="node k-${node.kind} st-${state}" data-id="${esc(node.id)}" tabindex="0" role="button" aria-label="${esc(label)} ${esc(state.toLowerCase())}">` +
     `<rect class="body" x="${x}" y="${y}" width="${w}" height="${hgt}" rx="6"/>` +
