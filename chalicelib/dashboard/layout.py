@@ -18,6 +18,7 @@ others a crossing of a gap (drawn as a curve that stays inside the box the two p
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -328,46 +329,42 @@ def _crossings(rows: Sequence[Sequence[int]], vertices: Sequence[_Vertex]) -> in
 
 
 def _inversions(values: list[int]) -> int:
-    """Pairs i < j with values[i] > values[j] (merge sort count)."""
-    if len(values) < 2:
-        return 0
-    middle = len(values) // 2
-    left, right = values[:middle], values[middle:]
-    count = _inversions(left) + _inversions(right)
-    left.sort()
-    right.sort()
-    j = 0
-    for value in left:
-        while j < len(right) and right[j] < value:
-            j += 1
-        count += j
+    """Pairs i < j with values[i] > values[j] (each value counts the larger ones already seen)."""
+    seen: list[int] = []
+    count = 0
+    for value in values:
+        count += len(seen) - bisect.bisect_right(seen, value)
+        bisect.insort(seen, value)
     return count
 
 
 def _assign_x(rows: Sequence[list[int]], vertices: Sequence[_Vertex]) -> None:
-    for row in rows:
-        x = 0.0
-        for position, vertex_id in enumerate(row):
-            vertex = vertices[vertex_id]
-            if position:
-                x += _separation(vertices[row[position - 1]], vertex)
-            vertex.x = x
+    """Sweeps alternate down (towards upper neighbours) and up (towards lower ones); the last uses both."""
+    offsets = [_row_offsets(row, vertices) for row in rows]
+    xs = [0.0] * len(vertices)
+    for row, row_offsets in zip(rows, offsets, strict=True):
+        for vertex_id, offset in zip(row, row_offsets, strict=True):
+            xs[vertex_id] = offset
+    ups = [vertex.up for vertex in vertices]
+    downs = [vertex.down for vertex in vertices]
     for sweep in range(POSITION_SWEEPS):
         last = sweep == POSITION_SWEEPS - 1
         downward = sweep % 2 == 0
-        sequence = range(len(rows)) if downward else range(len(rows) - 1, -1, -1)
-        for layer in sequence:
+        order = range(len(rows)) if downward else range(len(rows) - 1, -1, -1)
+        for layer in order:
             row = rows[layer]
             wanted = []
             for vertex_id in row:
-                vertex = vertices[vertex_id]
-                neighbours = vertex.up + vertex.down if last else (vertex.up if downward else vertex.down)
-                if neighbours:
-                    wanted.append(sum(vertices[n].x for n in neighbours) / len(neighbours))
-                else:
-                    wanted.append(vertex.x)
-            for vertex_id, x in zip(row, _separated(row, vertices, wanted), strict=True):
-                vertices[vertex_id].x = x
+                neighbours = (
+                    ups[vertex_id] + downs[vertex_id] if last else (ups if downward else downs)[vertex_id]
+                )
+                wanted.append(
+                    sum(xs[n] for n in neighbours) / len(neighbours) if neighbours else xs[vertex_id]
+                )
+            for vertex_id, x in zip(row, _separated(offsets[layer], wanted), strict=True):
+                xs[vertex_id] = x
+    for vertex, x in zip(vertices, xs, strict=True):
+        vertex.x = x
 
 
 def _separation(left: _Vertex, right: _Vertex) -> float:
@@ -375,23 +372,29 @@ def _separation(left: _Vertex, right: _Vertex) -> float:
     return (left.width + right.width) / 2 + gap
 
 
-def _separated(row: Sequence[int], vertices: Sequence[_Vertex], wanted: Sequence[float]) -> list[float]:
-    """The centers closest (least squares) to `wanted` that keep the row's order and minimum separation:
-    subtract each vertex's cumulative separation, solve the isotonic regression, add it back."""
+def _row_offsets(row: Sequence[int], vertices: Sequence[_Vertex]) -> list[float]:
+    """Each vertex's center when the row is packed tightly from 0."""
     offsets = [0.0]
     for left, right in zip(row, row[1:], strict=False):
         offsets.append(offsets[-1] + _separation(vertices[left], vertices[right]))
-    targets = [w - o for w, o in zip(wanted, offsets, strict=True)]
-    blocks: list[list[float]] = []  # [sum, count]
-    for target in targets:
-        blocks.append([target, 1.0])
-        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
-            total, count = blocks.pop()
-            blocks[-1][0] += total
-            blocks[-1][1] += count
+    return offsets
+
+
+def _separated(offsets: Sequence[float], wanted: Sequence[float]) -> list[float]:
+    """The centers closest (least squares) to `wanted` that keep the row's order and minimum separation:
+    subtract each vertex's packed offset, solve the isotonic regression (pool adjacent violators), add it back."""
+    sums: list[float] = []
+    counts: list[int] = []
+    for w, o in zip(wanted, offsets, strict=True):
+        total, count = w - o, 1
+        while sums and sums[-1] * count > total * counts[-1]:
+            total += sums.pop()
+            count += counts.pop()
+        sums.append(total)
+        counts.append(count)
     fitted: list[float] = []
-    for total, count in blocks:
-        fitted += [total / count] * int(count)
+    for total, count in zip(sums, counts, strict=True):
+        fitted += [total / count] * count
     return [f + o for f, o in zip(fitted, offsets, strict=True)]
 
 

@@ -138,3 +138,29 @@ def test_bad_requests_get_a_status_body_naming_the_problem(local_stack, path, st
 def test_an_unknown_task_of_a_real_run_is_not_found(local_stack, finished_run):
     response = get(local_stack, f"/apis/v2beta1/runs/{finished_run}/tasks/root.nope/io")
     assert response.status_code == 404 and "root.nope" in response.json()["message"]
+
+
+def test_the_log_of_a_running_task_can_be_followed_and_the_final_log_replaces_it(
+    local_stack, kfp_client, tmp_path
+):
+    from tests.dashboard.pipelines import compile_to, sleeper_pipeline
+
+    package = compile_to(sleeper_pipeline, tmp_path / "sleeper.yaml")
+    run = kfp_client.create_run_from_pipeline_package(
+        str(package), arguments={"seconds": 120}, run_name="follow"
+    )
+    url = f"{local_stack.url}/apis/v2beta1/runs/{run.run_id}/tasks/root.sleep-for/logs"
+    deadline = time.monotonic() + 120
+    while True:
+        response = requests.get(url, timeout=30)
+        if response.status_code == 200 and "sleeping" in response.text:
+            break
+        assert time.monotonic() < deadline, f"no live log: {response.status_code} {response.text[:200]}"
+        time.sleep(0.5)
+    assert response.headers["X-Log-State"] == "live"
+    kfp_client.terminate_run(run.run_id)
+    while kfp_client.get_run(run.run_id).state != "CANCELED":
+        assert time.monotonic() < deadline + 60, "the run was not canceled"
+        time.sleep(0.5)
+    final = requests.get(url, timeout=30)
+    assert final.headers["X-Log-State"] == "final" and "sleeping" in final.text

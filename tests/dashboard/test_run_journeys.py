@@ -109,6 +109,10 @@ def test_terminate_a_running_run(dashboard, kfp_client, tmp_path):
     expect(page.locator('.node[data-id="root.sleep-for"]')).to_have_class(
         re.compile(r"\bst-RUNNING\b"), timeout=RUN_TIMEOUT_MS
     )
+    # The running step's log follows while it runs.
+    page.locator('.node[data-id="root.sleep-for"]').click()
+    expect(page.locator("aside.side pre[aria-label='Task log']")).to_contain_text("sleeping", timeout=60_000)
+    expect(page.locator("aside.side")).to_contain_text("following")
     dashboard.shot("running")
     page.get_by_role("button", name="Terminate").click()
     expect(page.locator("h1 .badge")).to_have_text("canceled", timeout=RUN_TIMEOUT_MS)

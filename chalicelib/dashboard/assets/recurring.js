@@ -4,6 +4,7 @@ import { api } from "./http.js";
 import { alertBox, badge, crumbs, facts, h, notify, replace, time, withButton } from "./dom.js";
 import { listView } from "./table.js";
 import { runList } from "./runs.js";
+import { experimentLink, versionLink } from "./names.js";
 
 export function describeTrigger(trigger = {}) {
   if (trigger.cron_schedule) return `cron ${trigger.cron_schedule.cron}`;
@@ -59,7 +60,6 @@ export async function detailsPage(main, { params: [id] }) {
   const recurring = await api(`recurringruns/${encodeURIComponent(id)}`);
   const trigger = recurring.trigger || {};
   const schedule = trigger.cron_schedule || trigger.periodic_schedule || {};
-  const ref = recurring.pipeline_version_reference;
   const runs = runList({ recurringRunId: id, experimentId: recurring.experiment_id, label: "Runs of this recurring run" });
   const again = () => detailsPage(main, { params: [id] });
   replace(main,
@@ -69,8 +69,8 @@ export async function detailsPage(main, { params: [id] }) {
     h("div", { class: "panel" }, facts([
       ["Trigger", describeTrigger(trigger)], ["Start", time(schedule.start_time)], ["End", time(schedule.end_time)],
       ["Max concurrent runs", String(recurring.max_concurrency || 1)], ["Catch up missed runs", recurring.no_catchup ? "no" : "yes"],
-      ["Experiment", h("a", { href: `#/experiments/${encodeURIComponent(recurring.experiment_id)}` }, "open experiment")],
-      ["Pipeline", ref ? h("a", { href: `#/pipelines/${encodeURIComponent(ref.pipeline_id)}/versions/${encodeURIComponent(ref.pipeline_version_id)}` }, "pipeline version") : "spec given with the recurring run"],
+      ["Experiment", experimentLink(recurring.experiment_id)],
+      ["Pipeline", versionLink(recurring.pipeline_version_reference)],
       ["Parameters", h("span", { class: "kv" }, JSON.stringify((recurring.runtime_config || {}).parameters || {}))],
       ["Created", time(recurring.created_at)], ["ID", h("span", { class: "kv" }, recurring.recurring_run_id)],
     ])),

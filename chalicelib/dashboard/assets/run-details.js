@@ -6,6 +6,7 @@ import { alertBox, badge, crumbs, duration, facts, formatDuration, h, millis, no
 import { drawGraph } from "./graph-view.js";
 import { preview } from "./previews.js";
 import { ACTIVE_STATES, runActionButton } from "./runs.js";
+import { experimentLink, versionLink } from "./names.js";
 
 const POLL_MS = 2000;
 const STATE_ORDER = ["FAILED", "RUNNING", "CANCELING", "PENDING", "CANCELED", "SUCCEEDED", "CACHED", "SKIPPED"];
@@ -63,11 +64,10 @@ export async function runPage(main, { params: [runId], onLeave }) {
           h("a", { class: "button", href: `#/runs/new?clone=${encodeURIComponent(run.run_id)}` }, "Run again"),
           run.storage_state === "ARCHIVED" ? runActionButton(run, "unarchive", "Restore", reload) : runActionButton(run, "archive", "Archive", reload),
           runActionButton(run, "delete", "Delete", async () => { location.hash = "#/runs"; }, { class: "danger" }))));
-    const ref = run.pipeline_version_reference;
     replace(summary, run.error ? alertBox(`Run ${run.state.toLowerCase()}: ${run.error.message || JSON.stringify(run.error)}`) : null,
       facts([
-        ["Experiment", h("a", { href: `#/experiments/${encodeURIComponent(run.experiment_id)}` }, "open experiment")],
-        ["Pipeline", ref ? h("a", { href: `#/pipelines/${encodeURIComponent(ref.pipeline_id)}/versions/${encodeURIComponent(ref.pipeline_version_id)}` }, "pipeline version") : "spec uploaded with the run"],
+        ["Experiment", experimentLink(run.experiment_id)],
+        ["Pipeline", versionLink(run.pipeline_version_reference)],
         ["Created", time(run.created_at)], ["Finished", time(run.finished_at)],
         ["Recurring run", run.recurring_run_id ? h("a", { href: `#/recurring/${encodeURIComponent(run.recurring_run_id)}` }, "open recurring run") : ""],
       ]));

@@ -1,29 +1,15 @@
 // Runs: list with state filter, search, sort and paging; multi-select archive, restore, delete, compare.
 
-import { api, listAll } from "./http.js";
+import { api } from "./http.js";
 import { badge, duration, h, notify, replace, tabBar, time, withButton } from "./dom.js";
 import { listView } from "./table.js";
+import { experimentLink, versionLink } from "./names.js";
 
 export const RUN_STATES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED", "SKIPPED", "PAUSED"];
 export const ACTIVE_STATES = new Set(["PENDING", "RUNNING", "CANCELING", "PAUSED", "RUNTIME_STATE_UNSPECIFIED"]);
 
-let experimentNames = null;
-
-async function experimentName(id) {
-  if (!experimentNames) {
-    experimentNames = new Map();
-    try {
-      for (const e of await listAll("experiments", "experiments")) experimentNames.set(e.experiment_id, e.display_name);
-    } catch {
-      // names are a convenience; ids are shown instead
-    }
-  }
-  return experimentNames.get(id) || id;
-}
-
 /** A run list; `experimentId` / `recurringRunId` narrow it. Returns the list view (element, reload). */
 export function runList({ experimentId = "", recurringRunId = "", label = "Runs", storage = () => "AVAILABLE" } = {}) {
-  experimentNames = null;
   const stateFilter = h("select", { "aria-label": "Filter by state", onchange: () => list.reload() },
     h("option", { value: "" }, "All states"), RUN_STATES.map((s) => h("option", { value: s }, s.toLowerCase())));
   const selectedInfo = h("span", { class: "muted" });
@@ -53,8 +39,8 @@ export function runList({ experimentId = "", recurringRunId = "", label = "Runs"
       { label: "Name", sort: "display_name", cell: (run) => { names.set(run.run_id, run.display_name); return h("a", { href: `#/runs/${encodeURIComponent(run.run_id)}` }, run.display_name); } },
       { label: "State", sort: "state", cell: (run) => badge(run.state) },
       { label: "Duration", cell: (run) => duration(run.created_at, run.finished_at) },
-      { label: "Experiment", optional: true, cell: (run) => experimentCell(run.experiment_id) },
-      { label: "Pipeline", optional: true, cell: (run) => pipelineCell(run) },
+      { label: "Experiment", optional: true, cell: (run) => experimentLink(run.experiment_id) },
+      { label: "Pipeline", optional: true, cell: (run) => versionLink(run.pipeline_version_reference) },
       { label: "Created", sort: "created_at", optional: true, cell: (run) => time(run.created_at) },
     ],
     empty: "No runs match.",
@@ -79,18 +65,6 @@ export function runList({ experimentId = "", recurringRunId = "", label = "Runs"
     await list.refresh();
   }
   return list;
-}
-
-function experimentCell(id) {
-  const link = h("a", { href: `#/experiments/${encodeURIComponent(id)}` }, "…");
-  experimentName(id).then((name) => { link.textContent = name; });
-  return link;
-}
-
-function pipelineCell(run) {
-  const ref = run.pipeline_version_reference;
-  if (!ref) return h("span", { class: "muted" }, "uploaded spec");
-  return h("a", { href: `#/pipelines/${encodeURIComponent(ref.pipeline_id)}/versions/${encodeURIComponent(ref.pipeline_version_id)}` }, "version");
 }
 
 export async function listPage(main) {
