@@ -31,11 +31,11 @@ function nodeMarkup(node, status) {
     const count = node.kind === "loop" && node.iterations ? ` × ${node.iterations}` : "";
     const toggle = node.expandable
       ? `<g class="toggle" tabindex="0" role="button" data-toggle="${esc(node.id)}" aria-label="${node.expanded ? "Collapse" : "Expand"} iterations of ${esc(label)}">` +
-        `<rect x="${x + w - 84}" y="${y + 4}" width="78" height="18" rx="4"/><text x="${x + w - 45}" y="${y + 17}" text-anchor="middle">${node.expanded ? "collapse" : "expand"}</text></g>`
+        `<rect x="${x + w - 62}" y="${y + 4}" width="56" height="18" rx="4"/><text x="${x + w - 34}" y="${y + 17}" text-anchor="middle">${node.expanded ? "collapse" : "expand"}</text></g>`
       : "";
     return `<g class="node group k-${node.kind} st-${state}" data-id="${esc(node.id)}" tabindex="0" role="button" aria-label="${esc(`${title}${count}`)} ${esc(state.toLowerCase())}">` +
       `<rect class="body" x="${x}" y="${y}" width="${w}" height="${hgt}" rx="8"/>` +
-      `<text x="${x + 10}" y="${y + 17}" font-weight="600">${esc(fit(title + count, Math.max(8, Math.floor((w - (node.expandable ? 100 : 20)) / 7))))}</text>` +
+      `<text x="${x + 10}" y="${y + 17}" font-weight="600">${esc(fit(title + count, Math.max(8, Math.floor((w - (node.expandable ? 76 : 20)) / 6.6))))}</text>` +
       `<text class="sub" data-sub x="${x + 10}" y="${y + 33}">${esc(info.sub || "")}</text></g>${toggle}`;
   }
   return `<g class="node k-${node.kind} st-${state}" data-id="${esc(node.id)}" tabindex="0" role="button" aria-label="${esc(label)} ${esc(state.toLowerCase())}">` +
