@@ -203,3 +203,16 @@ def test_keyboard_only_and_a_narrow_window(dashboard, demo_package, kfp_client):
             break
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("keyboard run")
+
+
+def test_a_missing_run_or_page_shows_a_message_not_a_blank_page(dashboard):
+    page = dashboard.page
+    dashboard.open("#/runs/no-such-run")
+    expect(page.locator("h1")).to_have_text("Something went wrong")
+    expect(page.locator(".alert")).to_contain_text("no-such-run")
+    expect(page.locator(".alert")).to_contain_text("HTTP 404")
+    dashboard.open("#/nowhere/at/all")
+    expect(page.locator("h1")).to_have_text("Page not found")
+    dashboard.open("#/compare?runs=only-one")
+    expect(page.locator(".alert")).to_contain_text("Select 2 to 10 runs")
+    dashboard.shot("missing-run")
