@@ -4,7 +4,15 @@
 from pathlib import Path
 
 from kfp import compiler, dsl
-from kfp.dsl import ClassificationMetrics, Markdown, Metrics, Output
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Markdown,
+    Metrics,
+    Output,
+    SlicedClassificationMetrics,
+)
 
 
 @dsl.component
@@ -22,11 +30,32 @@ def train(item: str, learning_rate: float, metrics: Output[Metrics]) -> float:
     return score
 
 
+# A 2 × 2 red PNG.
+CHART_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="
+)
+
+
 @dsl.component
 def evaluate(
-    rows: int, report: Output[Markdown], matrix: Output[ClassificationMetrics], metrics: Output[Metrics]
+    rows: int,
+    chart_png: str,
+    report: Output[Markdown],
+    matrix: Output[ClassificationMetrics],
+    metrics: Output[Metrics],
+    page: Output[HTML],
+    chart: Output[Artifact],
+    sliced: Output[SlicedClassificationMetrics],
 ):
+    import base64
+
     print("evaluating")
+    with open(page.path, "w") as handle:
+        handle.write("<h1>Scores page</h1><script>document.title = 'scripts ran'</script>")
+    with open(chart.path, "wb") as handle:
+        handle.write(base64.b64decode(chart_png))
+    for name, tpr in (("cats", 0.9), ("dogs", 0.7)):
+        sliced.load_roc_readings(name, [[1.0, 0.0, 0.0], [0.5, tpr, 0.2], [0.0, 1.0, 1.0]])
     with open(report.path, "w") as handle:
         handle.write(
             f"# Evaluation report\n\nScored **{rows}** rows.\n\n| class | f1 |\n|---|---|\n| cat | 0.91 |\n| dog | 0.88 |\n"
@@ -47,7 +76,7 @@ def demo_pipeline(rows: int = 100, label: str = "batch", learning_rate: float = 
     items = prepare(rows=rows, label=label)
     with dsl.ParallelFor(items.output, parallelism=2) as item:
         train(item=item, learning_rate=learning_rate)
-    evaluated = evaluate(rows=rows)
+    evaluated = evaluate(rows=rows, chart_png=CHART_PNG)
     evaluated.after(items)
     with dsl.If(publish == True):  # noqa: E712 - kfp builds the condition from the comparison
         announce(message=label)

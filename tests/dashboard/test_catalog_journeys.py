@@ -168,7 +168,7 @@ def test_find_an_artifact_and_read_its_preview_and_lineage(dashboard, demo_packa
     dashboard.open("#/artifacts")
     page.get_by_label("Search artifacts").fill("artifact source")
     rows = page.locator("table[aria-label='Artifacts'] tbody tr")
-    expect(rows).to_have_count(6)  # prepare has no artifacts; 3 × train metrics, evaluate's three
+    expect(rows).to_have_count(9)  # prepare has no artifacts; 3 × train metrics, evaluate's six
     dashboard.shot("artifacts")
     rows.filter(has_text="report").get_by_role("link", name="report").click()
     expect(page.locator("h1")).to_contain_text("report")

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from chalicelib.dashboard.static import base_path
+from tests.dashboard.pipelines import CHART_PNG
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -81,7 +82,11 @@ def test_a_run_graph_names_task_ids_and_counts_tasks(local_stack, finished_run):
 
 def test_a_task_shows_its_inputs_producers_and_consumers(local_stack, finished_run):
     io = get(local_stack, f"/apis/v2beta1/runs/{finished_run}/tasks/root.evaluate/io").json()
-    assert io["inputs"] == {"parameters": {"rows": 4}, "artifacts": {}, "recorded": True}
+    assert io["inputs"] == {
+        "parameters": {"rows": 4, "chart_png": CHART_PNG},
+        "artifacts": {},
+        "recorded": True,
+    }
     prepare = get(local_stack, f"/apis/v2beta1/runs/{finished_run}/tasks/root.prepare/io").json()
     consumers = [consumer["task_id"] for consumer in prepare["consumers"]["Output"]]
     assert any(task_id.startswith("root.for-loop") for task_id in consumers)

@@ -76,6 +76,15 @@ def test_start_run_from_form_watch_it_finish_and_read_logs_and_previews(dashboar
     expect(side.get_by_role("img", name="ROC curve")).to_be_visible()
     expect(side.locator("table[aria-label='Metrics']")).to_contain_text("f1")
     expect(side).to_contain_text("rows")  # the input parameter
+    frame = side.locator("iframe.html-preview")
+    expect(frame).to_have_attribute("sandbox", "")  # no scripts, no same origin
+    expect(page.frame_locator("aside.side iframe.html-preview").locator("h1")).to_have_text("Scores page")
+    expect(
+        side.locator("section[aria-label='Slice dogs']").get_by_role("img", name="ROC curve")
+    ).to_be_visible()
+    image = side.get_by_role("img", name="Image artifact chart")
+    expect(image).to_be_visible()
+    assert image.evaluate("(img) => img.complete && img.naturalWidth") == 2
     dashboard.shot("run-details-step")
 
     # Loop iterations expand into one box per iteration; a train step shows its Metrics.

@@ -2,7 +2,7 @@
 
 import { api } from "./http.js";
 import { alertBox, badge, crumbs, duration, h, replace } from "./dom.js";
-import { taskLabel } from "./run-details.js";
+import { taskLabel } from "./tasks.js";
 
 const MIN_RUNS = 2;
 const MAX_RUNS = 10;

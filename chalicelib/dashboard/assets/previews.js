@@ -74,8 +74,9 @@ function classification(metadata) {
 function sliced(metadata) {
   const slices = metadata.evaluationSlices || [];
   if (!slices.length) return h("p", { class: "muted" }, "No slices were logged.");
-  return h("div", {}, slices.map((s) => h("div", {}, h("h3", {}, `Slice ${s.slice || ""}${s.sliceValue !== undefined ? ` = ${JSON.stringify(s.sliceValue)}` : ""}`),
-    classification({ confidenceMetrics: s.confidenceMetrics, confusionMatrix: s.confusionMatrix }))));
+  // kfp writes {slice, sliceClassificationMetrics: {confidenceMetrics, confusionMatrix}} per slice.
+  return h("div", {}, slices.map((s) => h("section", { "aria-label": `Slice ${s.slice || ""}` }, h("h3", {}, `Slice ${s.slice || ""}`),
+    classification(s.sliceClassificationMetrics || s))));
 }
 
 /**

@@ -6,32 +6,12 @@ import { alertBox, badge, crumbs, duration, facts, formatDuration, h, millis, no
 import { drawGraph } from "./graph-view.js";
 import { preview } from "./previews.js";
 import { ACTIVE_STATES, runActionButton } from "./runs.js";
+import { combinedState, groupIds, isGroupTask, taskLabel } from "./tasks.js";
+import { timeline } from "./timeline.js";
+import { taskList } from "./task-list.js";
 import { experimentLink, versionLink } from "./names.js";
 
 const POLL_MS = 2000;
-const STATE_ORDER = ["FAILED", "RUNNING", "CANCELING", "PENDING", "CANCELED", "SUCCEEDED", "CACHED", "SKIPPED"];
-const TASK_LIST_PAGE = 200;
-
-/** The state a node shows for several task instances: the most pressing one. */
-export function combinedState(states) {
-  return STATE_ORDER.find((state) => states.includes(state)) || states[0] || "";
-}
-
-function iterationSuffix(taskId) {
-  const numbers = taskId.split(".").filter((part) => /^\d+$/.test(part));
-  return numbers.length ? ` #${numbers.join(".")}` : "";
-}
-
-export function taskLabel(task) {
-  return `${task.display_name || task.task_id}${iterationSuffix(task.task_id)}`;
-}
-
-// Task ids of DAG nodes, loops and iterations (from the graph layout and the task details' children).
-const groupIds = new Set();
-
-function isGroupTask(task) {
-  return groupIds.has(task.task_id) || Boolean(task.child_tasks && task.child_tasks.length) || task.task_id === "root";
-}
 
 export async function runPage(main, { params: [runId], onLeave }) {
   const path = `runs/${encodeURIComponent(runId)}`;
@@ -222,7 +202,10 @@ export async function runPage(main, { params: [runId], onLeave }) {
     if (view.tab === "graph") {
       if (view.layout) drawGraphTab();
     } else if (view.tab === "timeline") replace(content, timeline([...view.tasks.values()], view.run, selectTask));
-    else if (view.tab === "tasks") replace(content, taskList([...view.tasks.values()], selectTask));
+    else if (view.tab === "tasks") {
+      view.taskList = taskList([...view.tasks.values()], selectTask);
+      replace(content, view.taskList.element);
+    }
     else replace(content, runFacts(view.run));
   }
 
@@ -240,7 +223,8 @@ export async function runPage(main, { params: [runId], onLeave }) {
       await loadGraph();
       if (view.tab === "graph") drawGraphTab();
     } else if (view.graph && view.tab === "graph") view.graph.update();
-    if (view.tab === "timeline" || view.tab === "tasks") showTab();
+    if (view.tab === "timeline") showTab();
+    else if (view.tab === "tasks") view.taskList.update([...view.tasks.values()]);
     renderSide(true);
     schedule();
   }
@@ -260,59 +244,6 @@ export async function runPage(main, { params: [runId], onLeave }) {
 
 function valueTable(entries) {
   return h("table", { class: "list" }, h("tbody", {}, entries.map(([name, value]) => h("tr", {}, h("td", {}, name), h("td", { class: "kv" }, typeof value === "string" ? value : JSON.stringify(value))))));
-}
-
-/** One bar per task attempt on a shared time axis (retried attempts in red), sorted by start. */
-export function timeline(tasks, run, onSelect) {
-  const rows = tasks.filter((task) => !isGroupTask(task) && millis(task.start_time) !== null)
-    .sort((a, b) => millis(a.start_time) - millis(b.start_time) || a.task_id.localeCompare(b.task_id));
-  if (!rows.length) return h("p", { class: "muted" }, "No task has started yet.");
-  const start = Math.min(millis(run.created_at) ?? Infinity, ...rows.map((task) => millis(task.start_time)));
-  const end = Math.max(...rows.map((task) => millis(task.end_time) ?? Date.now()), start + 1000);
-  const span = end - start;
-  const percent = (ms) => `${(((ms - start) / span) * 100).toFixed(3)}%`;
-  const width = (from, to) => `${Math.max(0.15, ((to - from) / span) * 100).toFixed(3)}%`;
-  const ticks = Array.from({ length: 6 }, (_, i) => h("span", { class: "tick", style: `left:${(i * 100) / 6}%` }, `+${formatDuration((span * i) / 6) || "0 s"}`));
-  return h("div", { class: "timeline", role: "list", "aria-label": "Timeline of task attempts" },
-    h("div", { class: "row axis" }, h("div", {}, `${rows.length} task(s) · ${formatDuration(span)}`), h("div", { class: "lane" }, ticks)),
-    rows.map((task) => {
-      const attempts = (task.attempts || []).map((a) => ({ from: millis(a.started_at) ?? millis(task.start_time), to: millis(a.finished_at), retried: true, label: `attempt ${a.attempt}: ${a.error || "failed"}` }));
-      const last = task.attempts && task.attempts.length ? task.attempts[task.attempts.length - 1] : null;
-      attempts.push({ from: last ? millis(last.retry_at) ?? millis(last.finished_at) : millis(task.start_time), to: millis(task.end_time) ?? Date.now(), retried: false, label: `attempt ${task.attempt || 1}: ${task.state.toLowerCase()}` });
-      return h("div", { class: "row", role: "listitem" }, h("div", { title: task.task_id }, taskLabel(task)),
-        h("div", { class: "lane" }, attempts.map((a) => h("button", {
-          class: `seg s-${a.retried ? "FAILED retried" : task.state}`, style: `left:${percent(a.from)};width:${width(a.from, a.to)}`,
-          title: `${taskLabel(task)} ${a.label}, ${formatDuration(a.to - a.from)}`, "aria-label": `${taskLabel(task)} ${a.label}, ${formatDuration(a.to - a.from)}`,
-          onclick: () => onSelect(task.task_id),
-        }))));
-    }));
-}
-
-/** All tasks in a table with a state filter and a search, for runs too big to read as a graph. */
-export function taskList(tasks, onSelect) {
-  const search = h("input", { type: "search", placeholder: "Search tasks", "aria-label": "Search tasks", oninput: () => draw() });
-  const state = h("select", { "aria-label": "Filter tasks by state", onchange: () => draw() }, h("option", { value: "" }, "All states"),
-    [...new Set(tasks.map((task) => task.state))].sort().map((s) => h("option", { value: s }, s.toLowerCase())));
-  const bodyRows = h("tbody");
-  const more = h("div", { class: "pager" });
-  let limit = TASK_LIST_PAGE;
-  function draw() {
-    const needle = search.value.trim().toLowerCase();
-    const shown = tasks.filter((task) => (!state.value || task.state === state.value) && (!needle || taskLabel(task).toLowerCase().includes(needle) || task.task_id.includes(needle)))
-      .sort((a, b) => (millis(a.start_time) ?? Infinity) - (millis(b.start_time) ?? Infinity) || a.task_id.localeCompare(b.task_id));
-    replace(bodyRows, shown.slice(0, limit).map((task) => h("tr", {},
-      h("td", {}, h("button", { class: "small", onclick: () => onSelect(task.task_id) }, taskLabel(task))),
-      h("td", {}, badge(task.state)), h("td", {}, duration(task.start_time, task.end_time)),
-      h("td", { class: "optional" }, time(task.start_time)), h("td", { class: "optional" }, isGroupTask(task) ? "group" : String(task.attempt || "")),
-      h("td", { class: "optional kv" }, task.pod_name || ""))));
-    replace(more, h("span", { class: "muted" }, `${Math.min(limit, shown.length)} of ${shown.length}`),
-      shown.length > limit ? h("button", { onclick: () => { limit += TASK_LIST_PAGE; draw(); } }, "Show more") : null);
-  }
-  draw();
-  return h("div", {}, h("div", { class: "toolbar" }, state, search),
-    h("div", { class: "table-wrap" }, h("table", { class: "list", "aria-label": "Tasks" },
-      h("thead", {}, h("tr", {}, ["Task", "State", "Duration", "Started", "Attempt", "Pod / process"].map((label, i) => h("th", { scope: "col", class: i > 2 ? "optional" : null }, label)))),
-      bodyRows)), more);
 }
 
 function runFacts(run) {

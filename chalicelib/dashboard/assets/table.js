@@ -27,7 +27,7 @@ export function listView(options) {
   });
   const table = h("table", { class: "list", "aria-label": options.label || options.key }, head, body);
   const element = h("div", {},
-    h("div", { class: "toolbar" }, options.toolbar || [], h("span", { class: "grow" }), search),
+    h("div", { class: "toolbar" }, options.toolbar || [], h("span", { class: "grow" }), search, h("button", { onclick: () => load(), title: "Load the list again" }, "Refresh")),
     message,
     h("div", { class: "table-wrap" }, table),
     h("div", { class: "pager" }, info, sizes, prev, next));
