@@ -24,7 +24,7 @@ dashboard_api = Blueprint(__name__)
 MAX_EXPANDED = 50
 DEFAULT_ARTIFACT_PAGE = 50
 MAX_ARTIFACT_PAGE = 200
-MAX_RUNS_PER_ARTIFACT_PAGE = 50
+MAX_RUNS_PER_ARTIFACT_PAGE = 20
 
 
 @dashboard_api.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}/graph", methods=["GET"])

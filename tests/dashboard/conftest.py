@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.dashboard.pipelines import compile_to, demo_pipeline
 
@@ -25,8 +26,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-# Browser waits: runs take seconds locally, longer on a loaded 2-core machine.
+# Browser waits: runs take seconds locally, longer on a loaded 2-core machine; lists read whole partitions.
 RUN_TIMEOUT_MS = 180_000
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

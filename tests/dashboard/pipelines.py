@@ -54,8 +54,21 @@ def evaluate(
         handle.write("<h1>Scores page</h1><script>document.title = 'scripts ran'</script>")
     with open(chart.path, "wb") as handle:
         handle.write(base64.b64decode(chart_png))
-    for name, tpr in (("cats", 0.9), ("dogs", 0.7)):
-        sliced.load_roc_readings(name, [[1.0, 0.0, 0.0], [0.5, tpr, 0.2], [0.0, 1.0, 1.0]])
+    # kfp 2.17.3's SlicedClassificationMetrics methods fail on an artifact the executor made (its
+    # `_sliced_metrics` is never set), so write the metadata in the shape those methods would.
+    sliced.metadata["evaluationSlices"] = [
+        {
+            "slice": name,
+            "sliceClassificationMetrics": {
+                "confidenceMetrics": [
+                    {"confidenceThreshold": 1.0, "recall": 0.0, "falsePositiveRate": 0.0},
+                    {"confidenceThreshold": 0.5, "recall": tpr, "falsePositiveRate": 0.2},
+                    {"confidenceThreshold": 0.0, "recall": 1.0, "falsePositiveRate": 1.0},
+                ]
+            },
+        }
+        for name, tpr in (("cats", 0.9), ("dogs", 0.7))
+    ]
     with open(report.path, "w") as handle:
         handle.write(
             f"# Evaluation report\n\nScored **{rows}** rows.\n\n| class | f1 |\n|---|---|\n| cat | 0.91 |\n| dog | 0.88 |\n"

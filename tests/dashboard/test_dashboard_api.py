@@ -97,18 +97,25 @@ def test_artifacts_across_runs_page_without_gaps_or_repeats(local_stack, finishe
         "display_name"
     ]
     everything = get(local_stack, "/apis/v2beta1/artifacts", search=run_name).json()["artifacts"]
-    assert sorted(row["output"] for row in everything) == [
+    outputs = sorted(row["output"] for row in everything)
+    assert outputs == [
+        "chart",
         "matrix",
         "metrics",
         "metrics",
         "metrics",
         "metrics",
+        "page",
         "report",
+        "sliced",
     ]
     assert {row["type"] for row in everything} == {
-        "system.Metrics",
-        "system.Markdown",
+        "system.Artifact",
         "system.ClassificationMetrics",
+        "system.HTML",
+        "system.Markdown",
+        "system.Metrics",
+        "system.SlicedClassificationMetrics",
     }
     paged, token = [], ""
     for _ in range(20):

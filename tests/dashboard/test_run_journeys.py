@@ -73,7 +73,7 @@ def test_start_run_from_form_watch_it_finish_and_read_logs_and_previews(dashboar
     expect(side.locator(".md strong")).to_have_text("7")
     expect(side.locator("table.matrix")).to_contain_text("cat")
     expect(side.locator("table.matrix td").first).to_have_text("9")
-    expect(side.get_by_role("img", name="ROC curve")).to_be_visible()
+    expect(side.get_by_role("img", name="ROC curve").first).to_be_visible()
     expect(side.locator("table[aria-label='Metrics']")).to_contain_text("f1")
     expect(side).to_contain_text("rows")  # the input parameter
     frame = side.locator("iframe.html-preview")

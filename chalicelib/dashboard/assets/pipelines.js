@@ -187,7 +187,13 @@ async function showGraph(body, path, spec) {
   const graphBox = h("div");
   const side = h("aside", { class: "panel side", "aria-label": "Selected task" }, h("p", { class: "muted" }, "Select a task to see its component."));
   replace(body, h("div", { class: "split" }, graphBox, side));
-  const layout = await api(`${path}/graph`);
+  let layout;
+  try {
+    layout = await api(`${path}/graph`);
+  } catch (error) {
+    replace(graphBox, alertBox(`Cannot draw this version's graph: ${error.message}`));
+    return;
+  }
   const real = spec.root ? spec : spec.pipeline_spec || {};
   drawGraph(graphBox, layout, {
     status: (node) => ({ sub: node.group ? "" : node.kind }),

@@ -71,13 +71,17 @@ export async function runPage(main, { params: [runId], onLeave }) {
   }
 
   async function loadGraph() {
-    view.layout = await api(`${path}/graph`, { query: { expand: [...view.expanded].join(",") } });
+    try {
+      view.layout = await api(`${path}/graph`, { query: { expand: [...view.expanded].join(",") } });
+    } catch (error) {
+      view.layout = { nodes: [], edges: [], width: 0, height: 0, task_count: -1, error: error.message };
+    }
     for (const node of view.layout.nodes) if (node.group) for (const id of node.task_ids || []) groupIds.add(id);
   }
 
   function drawGraphTab() {
     const box = h("div");
-    replace(content, box);
+    replace(content, view.layout.error ? alertBox(`Cannot draw the graph: ${view.layout.error}`) : null, box);
     view.graph = drawGraph(box, view.layout, {
       status: nodeStatus,
       onSelect: (node) => selectNode(node),
