@@ -171,7 +171,7 @@ def test_find_an_artifact_and_read_its_preview_and_lineage(dashboard, demo_packa
     expect(rows).to_have_count(9)  # prepare has no artifacts; 3 × train metrics, evaluate's six
     dashboard.shot("artifacts")
     rows.filter(has_text="report").get_by_role("link", name="report").click()
-    expect(page.locator("h1")).to_contain_text("report")
+    expect(page.locator("main > h1")).to_contain_text("report")
     expect(page.locator(".md h1")).to_have_text("Evaluation report")
     expect(page.locator(".panel").first).to_contain_text(re.compile("Produced by\\s*evaluate"))
     dashboard.shot("artifact")

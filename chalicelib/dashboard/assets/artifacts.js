@@ -11,10 +11,13 @@ export async function listPage(main) {
   let token = "";
   let timer;
   const search = h("input", { type: "search", placeholder: "Search by name, type, task, run or URI", "aria-label": "Search artifacts", oninput: () => { clearTimeout(timer); timer = setTimeout(() => load(true), 250); } });
+  let latest = 0; // answers to older requests (a search typed meanwhile) are dropped
   async function load(fresh) {
+    const request = ++latest;
     if (fresh) { token = ""; replace(rows); }
     try {
       const page = await api("artifacts", { query: { search: search.value.trim(), page_token: token, namespace: "" } });
+      if (request !== latest) return;
       token = page.next_page_token || "";
       for (const a of page.artifacts || []) {
         rows.append(h("tr", {},
@@ -27,7 +30,7 @@ export async function listPage(main) {
       more.hidden = !token;
       replace(message);
     } catch (error) {
-      replace(message, alertBox(error.message));
+      if (request === latest) replace(message, alertBox(error.message));
     }
   }
   replace(main, h("h1", {}, "Artifacts"), h("div", { class: "toolbar" }, h("span", { class: "grow" }), search), message,

@@ -79,13 +79,16 @@ export function listView(options) {
     if (options.onSelect) options.onSelect([...state.selected]);
   }
 
+  let latest = 0; // answers to older requests (a search typed meanwhile, a page left) are dropped
   async function load() {
+    const request = ++latest;
     const predicates = [...(options.predicates ? options.predicates() : [])];
     if (state.search) predicates.push([options.searchKey || "display_name", "IS_SUBSTRING", state.search]);
     try {
       const page = await api(options.path, {
         query: { ...(options.query ? options.query() : {}), page_size: state.pageSize, page_token: state.tokens[state.page], sort_by: state.sort, filter: filterOf(predicates) },
       });
+      if (request !== latest) return;
       state.items = page[options.key] || [];
       state.tokens[state.page + 1] = page.next_page_token || "";
       const total = page.total_size || 0;
@@ -95,6 +98,7 @@ export function listView(options) {
       next.disabled = !page.next_page_token;
       replace(message);
     } catch (error) {
+      if (request !== latest) return;
       state.items = [];
       replace(message, alertBox(error.message));
     }
