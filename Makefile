@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: up test lint format bench package vendor-re2 clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: up test lint format bench bench-dashboard chromium package vendor-re2 clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +18,24 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/kfps up $(ARGS)
 
-## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance)
-test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance, dashboard in Chromium)
+test: $(STAMP) chromium
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(ARGS)
+
+## chromium: Debian's Chromium for the dashboard's browser tests; installed with apt when missing (as root),
+## otherwise stop and say how. Never a browser download (`playwright install`).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the dashboard tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The dashboard tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium'" \
+				"(Debian/Ubuntu), or pass CHROMIUM=/path/to/chromium." >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@test -x "$(CHROMIUM)" || { echo "Chromium is still missing at $(CHROMIUM)" >&2; exit 1; }
 
 ## lint: ruff check + format check
 lint: $(STAMP)
@@ -32,6 +49,10 @@ format: $(STAMP)
 ## bench: kfp.local vs the local stack, side by side, ratios printed
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
+
+## bench-dashboard: a 500-task run's graph: server-side layout time + render time in Chromium (target < 1 s)
+bench-dashboard: $(STAMP) chromium
+	$(PY) bench/dashboard_graph.py --chromium $(CHROMIUM) $(ARGS)
 
 ## package: the CloudFormation/SAM template + deployment.zip for a stage (STAGE=dev|prod)
 package: $(STAMP)

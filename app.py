@@ -11,11 +11,22 @@ from chalicelib.api.healthz import healthz
 from chalicelib.api.pipelines import pipelines
 from chalicelib.api.recurring_runs import recurring_runs
 from chalicelib.api.runs import runs
+from chalicelib.dashboard.api import dashboard_api
+from chalicelib.dashboard.static import dashboard_static
 
 app = Chalice(app_name="kfp-serverless")
 app.api.binary_types.append("multipart/form-data")
 
-for blueprint in (healthz, experiments, pipelines, runs, recurring_runs, artifacts):
+for blueprint in (
+    healthz,
+    experiments,
+    pipelines,
+    runs,
+    recurring_runs,
+    artifacts,
+    dashboard_api,
+    dashboard_static,
+):
     app.register_blueprint(blueprint)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,7 +35,7 @@ from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
 from chalicelib.store import runs as run_store
 from chalicelib.store.errors import ConcurrentUpdate, NotFound
-from chalicelib.store.objects import ObjectStore, log_key
+from chalicelib.store.objects import ObjectStore, live_log_key, log_key
 from chalicelib.store.tables import RunItem
 from chalicelib.task_contract import TaskSpec, TaskState
 from chalicelib.timestamps import format_time, utc_now
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # A pass re-plans a run after applying decisions until nothing changes (bounded).
 MAX_PLAN_ROUNDS = 50
+# The log of an attempt running this long is copied to S3 (again every this often) for following it live.
+LIVE_LOG_SECONDS = 3.0
 LOG_TAIL_LINES = 20
 
 
@@ -109,6 +112,8 @@ class Reconciler:
         # Launch documents this reconciler wrote, so it need not read them back from S3 (the hot path
         # between a task's end and its dependant's start).
         self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # Running attempts → when their log was last copied (or first seen running), by time.monotonic().
+        self._live_logs: dict[tuple[str, str, int], float] = {}
 
     # ------------------------------------------------------------------ passes
 
@@ -129,7 +134,19 @@ class Reconciler:
                 report.active = True
             except NotFound:
                 continue  # deleted meanwhile
+        self._copy_live_logs(statuses)
         return report
+
+    def _copy_live_logs(self, statuses: dict[tuple[str, str, int], AttemptStatus]) -> None:
+        """Copy the log so far of attempts running for LIVE_LOG_SECONDS or more (after the pass's writes, so
+        short tasks and the hot path between tasks never pay for it)."""
+        now = time.monotonic()
+        running = [key for key, status in statuses.items() if status.phase is AttemptPhase.RUNNING]
+        self._live_logs = {key: self._live_logs.get(key, now) for key in running}
+        for key, since in self._live_logs.items():
+            if now - since >= LIVE_LOG_SECONDS:
+                self._store_log(*key, live=True)
+                self._live_logs[key] = now
 
     def reconcile_run(
         self, run_id: str, statuses: dict[tuple[str, str, int], AttemptStatus], report: PassReport
@@ -387,13 +404,14 @@ class Reconciler:
             error = f"{error}\n{_log_tail(tail)}"
         return engine.finish_attempt(record, spec, False, {}, {}, error or "failed", exit_code, now)
 
-    def _store_log(self, run_id: str, task_id: str, attempt: int) -> None:
+    def _store_log(self, run_id: str, task_id: str, attempt: int, live: bool = False) -> None:
         try:
             text = self.executor.logs(run_id, task_id, attempt)
         except Exception:  # noqa: BLE001 - a missing log must not block the run
             logger.warning("cannot read log of %s/%s/%s", run_id, task_id, attempt, exc_info=True)
             return
-        self.objects.put_bytes(log_key(run_id, task_id, attempt), text.encode(), "text/plain; charset=utf-8")
+        key = (live_log_key if live else log_key)(run_id, task_id, attempt)
+        self.objects.put_bytes(key, text.encode(), "text/plain; charset=utf-8")
 
     def _remember_cache(
         self, run_id: str, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]

@@ -18,6 +18,9 @@ from chalicelib.task_contract import TaskState
 PARENT_COMPONENT_KEY = "dag"
 LAUNCHED_ATTEMPT_KEY = "launched_attempt"
 OWN_FAILURE_KEY = "own_failure"
+# Ended attempts that were retried, oldest first: [{attempt, started_at, finished_at, error, exit_code,
+# retry_at}] (retry_at: when the next attempt became due, i.e. its start as far as the record knows).
+ATTEMPT_HISTORY_KEY = "attempts"
 
 
 def task_of_record(spec: Mapping[str, Any], record: TaskRecord) -> dict[str, Any]:
@@ -64,14 +67,23 @@ def finish_attempt(
     elapsed = now - parse_time(record.created_at) if record.created_at else datetime.timedelta(0)
     attempt = max(record.attempt, 1)
     if policy.allows_retry(attempt, elapsed):
+        # A retried attempt's start: the task's start for the first, else the time it became due.
+        started = record.started_at if attempt == 1 else (record.next_attempt_at or record.started_at)
+        ended = {"attempt": attempt, "started_at": started, "finished_at": stamp, "error": error}
+        due = format_time(now + policy.delay_after(attempt))
+        history = [
+            *record.data.get(ATTEMPT_HISTORY_KEY, []),
+            {**ended, "exit_code": exit_code, "retry_at": due},
+        ]
         return transition(
             record,
             TaskState.PENDING,
             now=stamp,
             attempt=attempt + 1,
-            next_attempt_at=format_time(now + policy.delay_after(attempt)),
+            next_attempt_at=due,
             error=error,
             exit_code=exit_code,
+            data={**record.data, ATTEMPT_HISTORY_KEY: history},
         )
     data = {**record.data, OWN_FAILURE_KEY: True}
     return transition(

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack(options) as stack:
         sys.stdout.write(
             f"KFP Serverless is up at {stack.url}\n"
+            f"  dashboard: {stack.url}/  (open it in a browser)\n"
             f"  embedded AWS (moto): {stack.aws_endpoint}\n"
             f"  data: {options.data_dir.resolve()}\n\n"
             f"  import kfp; client = kfp.Client(host={stack.url!r})\n\n"

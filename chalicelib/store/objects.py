@@ -5,7 +5,8 @@ Key layout (one place):
   specs/<pipeline_id>/<version_id>.json      the validated spec struct of that version
   runs/<run_id>/spec.json                    the run's immutable spec snapshot
   runs/<run_id>/tasks/<task_id>.json         a task record too large for its DynamoDB item
-  logs/<run_id>/<task_id>/<attempt>.log      task logs
+  logs/<run_id>/<task_id>/<attempt>.log      task logs (written when the attempt ends)
+  logs/<run_id>/<task_id>/<attempt>.live.log the log so far of an attempt still running (for following)
 `pipelines/` is left to users: a package put there is registered by the S3 upload trigger.
 """
 
@@ -37,6 +38,11 @@ def task_record_key(run_id: str, task_id: str) -> str:
 
 def log_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"logs/{run_id}/{task_id}/{attempt}.log"
+
+
+def live_log_key(run_id: str, task_id: str, attempt: int) -> str:
+    """A separate key, so a late copy of a running attempt's log can never overwrite its final log."""
+    return f"logs/{run_id}/{task_id}/{attempt}.live.log"
 
 
 @functools.cache

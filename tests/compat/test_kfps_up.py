@@ -41,8 +41,11 @@ def test_kfps_up_serves_the_api_and_stops_on_ctrl_c(tmp_path):
                 break
             banner += line
         assert f"kfp.Client(host='http://127.0.0.1:{port}')" in banner, banner
+        assert f"dashboard: http://127.0.0.1:{port}/" in banner, banner
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/apis/v2beta1/healthz", timeout=10) as response:
             assert json.loads(response.read()) == {"multi_user": False, "pipeline_store": "dynamodb"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert b'<script type="module" src="dashboard/app.js">' in response.read()
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
