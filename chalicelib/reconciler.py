@@ -150,13 +150,15 @@ class Reconciler:
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
         finished = self._apply_attempt_statuses(run, spec, tasks, statuses, report)
         outcome = None
+        # (task id, attempt) launched by this pass: `statuses` predates them, so they must not look lost.
+        launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed = self._apply_decisions(run, decisions, tasks, report)
+            changed = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
             if not changed:
                 break
-        self._relaunch_lost_writes(run, tasks, statuses)
+        self._relaunch_lost_writes(run, tasks, statuses, launched)
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
@@ -200,8 +202,15 @@ class Reconciler:
         return saved
 
     def _apply_decisions(
-        self, run: RunItem, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
+        self,
+        run: RunItem,
+        decisions: Decisions,
+        tasks: dict[str, TaskRecord],
+        report: PassReport,
+        launched: set[tuple[str, int]],
     ) -> bool:
+        """Write the decisions' launch documents, records, launches and cancels; add each attempt started to
+        `launched`. Returns whether any record changed (the caller re-plans then)."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
@@ -229,6 +238,7 @@ class Reconciler:
             self.checkpoint("task-record")
         for launch in launches.values():
             self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
+            launched.add((launch.spec.task_id, launch.spec.attempt))
             report.launched += 1
             self.checkpoint("launched")
         for cancel in decisions.cancels:
@@ -266,16 +276,23 @@ class Reconciler:
         self._save(run.run_id, tasks, finished)
 
     def _relaunch_lost_writes(
-        self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
+        self,
+        run: RunItem,
+        tasks: dict[str, TaskRecord],
+        statuses: dict[tuple[str, str, int], AttemptStatus],
+        launched: set[tuple[str, int]],
     ) -> None:
         """A PENDING attempt that was planned and written but never reached the executor (a pass died between
-        the record and the launch): launch it now from its write-ahead document (idempotent)."""
+        the record and the launch): launch it now from its write-ahead document (idempotent). Attempts in
+        `launched` were started by this pass after `statuses` was taken, so they are not lost."""
         for record in list(tasks.values()):
             if record.kind != "container" or record.state is not TaskState.PENDING:
                 continue
             if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt:
                 continue
             if (run.run_id, record.task_id, record.attempt) in statuses:
+                continue
+            if (record.task_id, record.attempt) in launched:
                 continue
             try:
                 self._start(run, record.task_id, record.attempt, tasks)
