@@ -22,7 +22,13 @@ from typing import Any
 from chalicelib import engine
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
-from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, Executor
+from chalicelib.executors.protocol import (
+    AttemptLaunch,
+    AttemptPhase,
+    AttemptStatus,
+    Executor,
+    LaunchRefused,
+)
 from chalicelib.platform_operations import (
     create_workspace,
     delete_workspace,
@@ -255,10 +261,27 @@ class Reconciler:
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
             return
-        name = self.executor.launch(launch)
+        try:
+            name = self.executor.launch(launch)
+        except LaunchRefused as error:
+            self._refuse_attempt(run, task_id, attempt, tasks, str(error))
+            return
         record = tasks.get(task_id)
         if record is not None and name and record.pod_name != name and record.attempt == attempt:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
+
+    def _refuse_attempt(
+        self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord], error: str
+    ) -> None:
+        """The executor refused to start the attempt (nothing runs): it fails with the executor's reason."""
+        record = tasks.get(task_id)
+        if record is None or record.attempt != attempt or record.state.is_final:
+            return
+        spec, _ = self._spec(run)
+        failed = engine.finish_attempt(
+            record, spec, False, {}, {}, f"cannot launch: {error}", None, self.clock()
+        )
+        self._save(run.run_id, tasks, failed)
 
     def _finish_platform_operation(
         self, run: RunItem, launch: AttemptLaunch, tasks: dict[str, TaskRecord]

@@ -27,6 +27,7 @@ from chalicelib.api.task_details import task_details
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.run_submission import RunRequest, submit_run
 from chalicelib.spec import validate_runtime_parameters
+from chalicelib.spec.platform_support import check_platform_support
 from chalicelib.store import catalog
 from chalicelib.store import runs as run_store
 from chalicelib.store.tables import RunItem
@@ -132,6 +133,7 @@ def create_run() -> dict:
     source = resolve_pipeline_source(body, "run")
     parameters, pipeline_root = runtime_config_of(body, "run")
     parameters = validate_runtime_parameters(source.package, parameters)
+    check_platform_support(source.package)
     plugins_input = body.get("plugins_input")
     if plugins_input is not None and not isinstance(plugins_input, dict):
         raise InvalidArgument("run.plugins_input must be an object")

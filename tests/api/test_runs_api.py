@@ -227,3 +227,45 @@ def test_bad_recurring_runs_are_400(api, unique):
     assert status == 400 and "max_concurrency" in body["message"]
     _, listed = api.get(f"/recurringruns?experiment_id={eid}")
     assert listed == {}
+
+
+def _with_platform(executor_config: dict) -> dict:
+    platform = {
+        "platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-hello": executor_config}}}}
+    }
+    return {"pipeline_spec": SPEC, "platform_spec": platform}
+
+
+def test_platform_fields_no_pod_can_be_given_refuse_the_run_and_recurring_run(api, unique):
+    eid = _experiment(api, unique)
+    unsupported = _with_platform(
+        {"podResourceClaims": [{"resourceClaimTemplateName": "gpu"}], "nodeSelector": {"labels": {"a": "b"}}}
+    )
+    status, body = api.post(
+        "/runs", {"experiment_id": eid, "display_name": "claims", "pipeline_spec": unsupported}
+    )
+    assert status == 400, body
+    assert "exec-hello asks for podResourceClaims" in body["message"]
+    assert _runs_named(api, eid, "claims") == []
+    recurring = {
+        "display_name": "claims",
+        "experiment_id": eid,
+        "pipeline_spec": unsupported,
+        "trigger": {"cron_schedule": {"cron": "0 0 * * * *"}},
+    }
+    status, body = api.post("/recurringruns", recurring)
+    assert status == 400 and "podResourceClaims" in body["message"], body
+    assert api.get(f"/recurringruns?experiment_id={eid}")[1] == {}
+
+
+def test_platform_fields_that_are_mapped_are_accepted(api, unique, quiet_stack):
+    eid = _experiment(api, unique)
+    mapped = _with_platform(
+        {
+            "podAffinity": [{"matchPodLabels": {"app": "x"}, "topologyKey": "kubernetes.io/hostname"}],
+            "initContainers": [{"name": "warm", "image": "busybox"}],
+        }
+    )
+    status, run = api.post("/runs", {"experiment_id": eid, "display_name": "mapped", "pipeline_spec": mapped})
+    assert status == 200, run
+    assert api.post(f"/runs/{run['run_id']}:terminate", raw=b"") == (200, {})
