@@ -27,8 +27,8 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.runs import runtime_config_of
+from chalicelib.platform_support import check_platform_support
 from chalicelib.spec import validate_runtime_parameters
-from chalicelib.spec.platform_support import check_platform_support
 from chalicelib.store import catalog
 from chalicelib.store import recurring_runs as recurring_store
 from chalicelib.store.errors import ConcurrentUpdate

@@ -24,10 +24,10 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.task_details import task_details
+from chalicelib.platform_support import check_platform_support
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.run_submission import RunRequest, submit_run
 from chalicelib.spec import validate_runtime_parameters
-from chalicelib.spec.platform_support import check_platform_support
 from chalicelib.store import catalog
 from chalicelib.store import runs as run_store
 from chalicelib.store.tables import RunItem

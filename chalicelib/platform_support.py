@@ -1,4 +1,4 @@
-"""Whether a run's kubernetes platform spec asks only for what the pods can be given.
+"""Whether a run's kubernetes platform spec asks only for what the pods can be given (used at creation).
 
 A task never runs without something it asked for: a platform spec with a kfp-kubernetes field that no pod
 part is made from (`executors/k8s/platform_config.py`) is refused when the run or recurring run is created,
