@@ -23,7 +23,13 @@ from typing import Any
 from chalicelib import engine
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
-from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, Executor
+from chalicelib.executors.protocol import (
+    AttemptLaunch,
+    AttemptPhase,
+    AttemptStatus,
+    Executor,
+    LaunchRefused,
+)
 from chalicelib.platform_operations import (
     create_workspace,
     delete_workspace,
@@ -167,13 +173,15 @@ class Reconciler:
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
         finished = self._apply_attempt_statuses(run, spec, tasks, statuses, report)
         outcome = None
+        # (task id, attempt) launched by this pass: `statuses` predates them, so they must not look lost.
+        launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed = self._apply_decisions(run, decisions, tasks, report)
+            changed = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
             if not changed:
                 break
-        self._relaunch_lost_writes(run, tasks, statuses)
+        self._relaunch_lost_writes(run, tasks, statuses, launched)
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
@@ -217,8 +225,15 @@ class Reconciler:
         return saved
 
     def _apply_decisions(
-        self, run: RunItem, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
+        self,
+        run: RunItem,
+        decisions: Decisions,
+        tasks: dict[str, TaskRecord],
+        report: PassReport,
+        launched: set[tuple[str, int]],
     ) -> bool:
+        """Write the decisions' launch documents, records, launches and cancels; add each attempt started to
+        `launched`. Returns whether any record changed (the caller re-plans then)."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
@@ -246,6 +261,7 @@ class Reconciler:
             self.checkpoint("task-record")
         for launch in launches.values():
             self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
+            launched.add((launch.spec.task_id, launch.spec.attempt))
             report.launched += 1
             self.checkpoint("launched")
         for cancel in decisions.cancels:
@@ -262,10 +278,27 @@ class Reconciler:
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
             return
-        name = self.executor.launch(launch)
+        try:
+            name = self.executor.launch(launch)
+        except LaunchRefused as error:
+            self._refuse_attempt(run, task_id, attempt, tasks, str(error))
+            return
         record = tasks.get(task_id)
         if record is not None and name and record.pod_name != name and record.attempt == attempt:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
+
+    def _refuse_attempt(
+        self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord], error: str
+    ) -> None:
+        """The executor refused to start the attempt (nothing runs): it fails with the executor's reason."""
+        record = tasks.get(task_id)
+        if record is None or record.attempt != attempt or record.state.is_final:
+            return
+        spec, _ = self._spec(run)
+        failed = engine.finish_attempt(
+            record, spec, False, {}, {}, f"cannot launch: {error}", None, self.clock()
+        )
+        self._save(run.run_id, tasks, failed)
 
     def _finish_platform_operation(
         self, run: RunItem, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
@@ -283,16 +316,23 @@ class Reconciler:
         self._save(run.run_id, tasks, finished)
 
     def _relaunch_lost_writes(
-        self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
+        self,
+        run: RunItem,
+        tasks: dict[str, TaskRecord],
+        statuses: dict[tuple[str, str, int], AttemptStatus],
+        launched: set[tuple[str, int]],
     ) -> None:
         """A PENDING attempt that was planned and written but never reached the executor (a pass died between
-        the record and the launch): launch it now from its write-ahead document (idempotent)."""
+        the record and the launch): launch it now from its write-ahead document (idempotent). Attempts in
+        `launched` were started by this pass after `statuses` was taken, so they are not lost."""
         for record in list(tasks.values()):
             if record.kind != "container" or record.state is not TaskState.PENDING:
                 continue
             if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt:
                 continue
             if (run.run_id, record.task_id, record.attempt) in statuses:
+                continue
+            if (record.task_id, record.attempt) in launched:
                 continue
             try:
                 self._start(run, record.task_id, record.attempt, tasks)

@@ -27,6 +27,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.runs import runtime_config_of
+from chalicelib.platform_support import check_platform_support
 from chalicelib.spec import validate_runtime_parameters
 from chalicelib.store import catalog
 from chalicelib.store import recurring_runs as recurring_store
@@ -167,6 +168,7 @@ def create_recurring_run() -> dict:
     source = resolve_pipeline_source(body, "recurring_run")
     parameters, pipeline_root = runtime_config_of(body, "recurring_run")
     parameters = validate_runtime_parameters(source.package, parameters)
+    check_platform_support(source.package)
     recurring_run_id = catalog.new_id()
     spec_key = ""
     if not source.pipeline_id:
