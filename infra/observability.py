@@ -104,12 +104,13 @@ def dashboard_body(stage: str) -> str:
     return json.dumps({"widgets": widgets}, separators=(",", ":"))
 
 
-def dashboard(stage: str) -> dict[str, Any]:
+def dashboard(stage: str, tags: dict[str, str]) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Dashboard",
         "Properties": {
             "DashboardName": parts.ref("AWS::StackName"),
             "DashboardBody": parts.sub(dashboard_body(stage)),
+            "Tags": parts.tag_list(tags),
         },
     }
 

@@ -74,6 +74,7 @@ def _function_override(function: FunctionAccess, stage: str, tags: dict[str, str
     properties: dict[str, Any] = {
         "Environment": {"Variables": {"KFPS_STAGE": stage, **environment(function)}},
         "Tags": tags,
+        "PropagateTags": True,  # onto the rules and permissions SAM generates
     }
     if function.reaches_cluster:
         properties["VpcConfig"] = {
@@ -204,6 +205,7 @@ def _api_override(tags: dict[str, str]) -> dict[str, Any]:
                 }
             ],
             "Tags": tags,
+            "PropagateTags": True,
         }
     }
 
@@ -253,7 +255,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             resources[function.logical_id + "AsyncConfig"] = _async_config(function.logical_id)
         if function.reaches_cluster:
             resources[function.logical_id + "AccessEntry"] = cluster.access_entry(function.role_id, tags)
-    resources["Dashboard"] = observability.dashboard(stage)
+    resources["Dashboard"] = observability.dashboard(stage, tags)
     resources.update(observability.alarms(stage, tags))
     return {
         "Description": f"KFP Serverless, stage {stage}",
