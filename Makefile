@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: kfp.local vs the local stack, side by side, ratios printed
+## bench: kfp.local vs the local stack, side by side, ratios printed (bench/deployment.py: package size, cold imports)
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
