@@ -81,9 +81,8 @@ def client(endpoint: str, service: str) -> Any:
     )
 
 
-@pytest.fixture(scope="module")
-def deployed(moto_endpoint: str, build_root: Path) -> dict[str, Any]:
-    result = kfps(
+def deploy_stage(build_root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return kfps(
         "deploy",
         "--stage",
         STAGE,
@@ -93,8 +92,13 @@ def deployed(moto_endpoint: str, build_root: Path) -> dict[str, Any]:
         "kubeflow",
         "--build-dir",
         str(build_root),
-        env=aws_env(moto_endpoint),
+        env=env,
     )
+
+
+@pytest.fixture(scope="module")
+def deployed(moto_endpoint: str, build_root: Path) -> dict[str, Any]:
+    result = deploy_stage(build_root, aws_env(moto_endpoint))
     assert result.returncode == 0, result.stdout + result.stderr
     stack = client(moto_endpoint, "cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
     return {
@@ -247,18 +251,7 @@ def test_destroy_keeps_data_unless_asked_then_deletes_it(deployed, moto_endpoint
     gone = kfps("destroy", "--stage", STAGE, env=env)
     assert gone.returncode == 2 and f"there is no stack {STACK}" in gone.stderr
 
-    again = kfps(
-        "deploy",
-        "--stage",
-        STAGE,
-        "--cluster",
-        "kfp-ci",
-        "--namespace",
-        "kubeflow",
-        "--build-dir",
-        str(build_root),
-        env=env,
-    )
+    again = deploy_stage(build_root, env)
     assert again.returncode == 0, again.stdout + again.stderr
     deleted = kfps("destroy", "--stage", STAGE, "--delete-data", env=env)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
