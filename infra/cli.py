@@ -105,12 +105,14 @@ def run_destroy(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from infra.packaging import PackagingError
     from infra.sam import TranslationError
     from infra.stack_deployment import DeployError
 
     try:
         return run_deploy(args) if args.command == "deploy" else run_destroy(args)
-    except (StageError, PackagingError, TranslationError, DeployError) as exc:
+    except (StageError, PackagingError, TranslationError, DeployError, ClientError, BotoCoreError) as exc:
         print(f"kfps {args.command}: {exc}", file=sys.stderr)
         return 2

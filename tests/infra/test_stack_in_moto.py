@@ -251,12 +251,29 @@ def test_destroy_keeps_data_unless_asked_then_deletes_it(deployed, moto_endpoint
     gone = kfps("destroy", "--stage", STAGE, env=env)
     assert gone.returncode == 2 and f"there is no stack {STACK}" in gone.stderr
 
-    again = deploy_stage(build_root, env)
-    assert again.returncode == 0, again.stdout + again.stderr
-    deleted = kfps("destroy", "--stage", STAGE, "--delete-data", env=env)
+    # A second stage deploys side by side; --delete-data removes its tables and bucket too.
+    other = kfps(
+        "deploy",
+        "--stage",
+        "ci2",
+        "--cluster",
+        "kfp-ci",
+        "--namespace",
+        "kubeflow",
+        "--build-dir",
+        str(build_root),
+        env=env,
+    )
+    assert other.returncode == 0, other.stdout + other.stderr
+    other_bucket = next(
+        o["OutputValue"]
+        for o in cfn.describe_stacks(StackName="kfps-ci2")["Stacks"][0]["Outputs"]
+        if o["OutputKey"] == "DataBucketName"
+    )
+    deleted = kfps("destroy", "--stage", "ci2", "--delete-data", env=env)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     assert not [
-        t for t in client(moto_endpoint, "dynamodb").list_tables()["TableNames"] if t.startswith(STACK)
+        t for t in client(moto_endpoint, "dynamodb").list_tables()["TableNames"] if t.startswith("kfps-ci2-")
     ]
-    buckets = [b["Name"] for b in client(moto_endpoint, "s3").list_buckets()["Buckets"]]
-    assert outputs["DataBucketName"] not in buckets
+    assert other_bucket not in [b["Name"] for b in client(moto_endpoint, "s3").list_buckets()["Buckets"]]
+    assert outputs["RunsTableName"] in client(moto_endpoint, "dynamodb").list_tables()["TableNames"]
