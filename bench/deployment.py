@@ -2,8 +2,9 @@
 
     python bench/deployment.py [--stage bench] [--repeat 5]
 
-Packages the stage with `kfps deploy --dry-run` if build/<stage>/deployment.zip is missing, unpacks it, and
-in fresh interpreters (`python -S`, so only the package is importable) times, interleaved:
+Packages the stage with `kfps deploy --dry-run` (a no-op when nothing changed), unpacks the code package and
+its dependency layer as Lambda does (/var/task and /opt/python/...), and in fresh interpreters (`python -S`,
+so only those are importable) times, interleaved:
 bare `import boto3` (the floor), the API function's handler module (`import app`), and the reconciler's
 (`import app` + `chalicelib.reconcile_entry` + building its executor's Kubernetes client modules).
 Prints medians and ratios against the targets (package ≤ 30 MB zipped; API cold import ≤ 1.5× boto3).
@@ -27,15 +28,19 @@ PROBES = {
 }
 
 
+LAYER_SITE = Path("python") / "lib" / "python3.11" / "site-packages"
+
+
 def _time_import(lambda_dir: Path, statement: str) -> float:
+    paths = [str(lambda_dir / "task"), str(lambda_dir / "opt" / LAYER_SITE)]
     code = (
-        f"import sys, time; sys.path.insert(0, {str(lambda_dir)!r}); t = time.perf_counter(); {statement}; "
+        f"import sys, time; sys.path[:0] = {paths!r}; t = time.perf_counter(); {statement}; "
         "print(time.perf_counter() - t)"
     )
     env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-S", "-c", code],
-        cwd=lambda_dir,
+        cwd=lambda_dir / "task",
         env=env,
         capture_output=True,
         text=True,
@@ -49,28 +54,31 @@ def main() -> int:
     parser.add_argument("--stage", default="bench")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    package = REPO_ROOT / "build" / args.stage / "deployment.zip"
-    if not package.exists():
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "kfps"),
-                "deploy",
-                "--stage",
-                args.stage,
-                "--cluster",
-                "bench",
-                "--namespace",
-                "bench",
-                "--dry-run",
-            ],
-            check=True,
-            cwd=REPO_ROOT,
-        )
-    size_mb = package.stat().st_size / 2**20
+    out = REPO_ROOT / "build" / args.stage
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "kfps"),
+            "deploy",
+            "--stage",
+            args.stage,
+            "--cluster",
+            "bench",
+            "--namespace",
+            "bench",
+            "--dry-run",
+        ],
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    code_mb = (out / "deployment.zip").stat().st_size / 2**20
+    layer_mb = (out / "layer-deployment.zip").stat().st_size / 2**20
+    size_mb = code_mb + layer_mb
     with tempfile.TemporaryDirectory() as tmp:
         lambda_dir = Path(tmp)
-        with zipfile.ZipFile(package) as archive:
-            archive.extractall(lambda_dir)
+        for name, target in (("deployment.zip", "task"), ("layer-deployment.zip", "opt")):
+            with zipfile.ZipFile(out / name) as archive:
+                archive.extractall(lambda_dir / target)
         unzipped_mb = sum(f.stat().st_size for f in lambda_dir.rglob("*") if f.is_file()) / 2**20
         samples: dict[str, list[float]] = {name: [] for name in PROBES}
         _time_import(lambda_dir, "import boto3")  # warm the page cache
@@ -80,7 +88,8 @@ def main() -> int:
     median = {name: statistics.median(values) for name, values in samples.items()}
     api_ratio = median["api"] / median["boto3"]
     print(
-        f"deployment package: {size_mb:.1f} MB zipped, {unzipped_mb:.0f} MB unzipped (target ≤ 30 MB zipped) "
+        f"deployment package: {size_mb:.1f} MB zipped (code {code_mb:.2f} MB + dependency layer "
+        f"{layer_mb:.1f} MB), {unzipped_mb:.0f} MB unzipped (target ≤ 30 MB zipped) "
         f"{'PASS' if size_mb <= 30 else 'FAIL'}"
     )
     print(

@@ -68,7 +68,7 @@ def _print_plan(options: StageOptions, template: dict, region: str) -> None:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from infra.packaging import package
+    from infra.packaging import OUTPUT_FILES, package
 
     options = StageOptions(
         stage=args.stage,
@@ -84,7 +84,8 @@ def run_deploy(args: argparse.Namespace) -> int:
     session = None if args.dry_run else _session(options.region)
     region = options.region or (session.region_name if session else "") or "us-east-1"
     packaged = package(options.stage, args.build_dir, region)
-    print(f"packaged: {packaged.template_path} and {packaged.package_path}")
+    state = "unchanged since the last packaging" if packaged.reused else "packaged"
+    print(f"{state}: {packaged.directory}/ ({', '.join(OUTPUT_FILES)})")
     if args.dry_run:
         _print_plan(options, packaged.template(), region)
         return 0

@@ -7,19 +7,28 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-CODE_LOCATION_PLACEHOLDER_ARGS = {"bucket": "kfps-dry-run", "key": "deployment.zip"}
+CODE_LOCATION_PLACEHOLDER_ARGS = {
+    "bucket": "kfps-dry-run",
+    "code_key": "deployment.zip",
+    "layer_key": "layer-deployment.zip",
+}
 
 
 class TranslationError(ValueError):
     """The SAM template does not translate; the message carries the translator's reasons."""
 
 
-def with_code_location(sam_template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
-    """A copy of `sam_template` whose functions take their code from s3://bucket/key."""
+def with_code_location(
+    sam_template: dict[str, Any], bucket: str, code_key: str, layer_key: str
+) -> dict[str, Any]:
+    """A copy of `sam_template` whose functions take their code from s3://bucket/code_key and whose
+    dependency layer from s3://bucket/layer_key."""
     template = copy.deepcopy(sam_template)
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = {"Bucket": bucket, "Key": key}
+            resource["Properties"]["CodeUri"] = {"Bucket": bucket, "Key": code_key}
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = {"Bucket": bucket, "Key": layer_key}
     return template
 
 

@@ -13,11 +13,13 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from infra import sam
 from infra.packaging import PackagedStage
 from infra.stage import StageOptions, stack_name
+from infra.stage_data import delete_stage_data, find_stage_data
 
 Printer = Callable[[str], None]
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
@@ -78,13 +80,26 @@ def _ensure_artifacts_bucket(s3: Any, name: str, region: str) -> None:
     )
 
 
-def _upload(s3: Any, bucket: str, key: str, data: bytes) -> None:
+def _upload(s3: Any, bucket: str, key: str, data: bytes) -> bool:
+    """Put `data` at a content-addressed `key` unless it is there already; whether it was uploaded."""
     from botocore.exceptions import ClientError
 
     try:
-        s3.head_object(Bucket=bucket, Key=key)  # content-addressed: already there
+        s3.head_object(Bucket=bucket, Key=key)
+        return False
     except ClientError:
         s3.put_object(Bucket=bucket, Key=key, Body=data)
+        return True
+
+
+def _upload_file(s3: Any, bucket: str, stage: str, path: Path, say: Printer) -> str:
+    """Upload a packaged zip as `<stage>/<name>-<digest>.zip` (only when new); returns its key."""
+    data = path.read_bytes()
+    key = f"{stage}/{path.stem}-{_digest(data)}{path.suffix}"
+    uploaded = _upload(s3, bucket, key, data)
+    state = "uploaded" if uploaded else "unchanged"
+    say(f"{state} {path.name} ({len(data) / 2**20:.1f} MB): s3://{bucket}/{key}")
+    return key
 
 
 def _digest(data: bytes) -> str:
@@ -128,11 +143,9 @@ def deploy(
     account = session.client("sts").get_caller_identity()["Account"]
     bucket = artifacts_bucket_name(account, region)
     _ensure_artifacts_bucket(s3, bucket, region)
-    code = packaged.package_path.read_bytes()
-    code_key = f"{options.stage}/deployment-{_digest(code)}.zip"
-    say(f"uploading {packaged.package_path.name} ({len(code) / 2**20:.1f} MB) to s3://{bucket}/{code_key}")
-    _upload(s3, bucket, code_key, code)
-    template = sam.translate(sam.with_code_location(packaged.template(), bucket, code_key), region)
+    code_key = _upload_file(s3, bucket, options.stage, packaged.package_path, say)
+    layer_key = _upload_file(s3, bucket, options.stage, packaged.layer_path, say)
+    template = sam.translate(sam.with_code_location(packaged.template(), bucket, code_key, layer_key), region)
     body = json.dumps(template, sort_keys=True).encode()
     template_key = f"{options.stage}/template-{_digest(body)}.json"
     _upload(s3, bucket, template_key, body)
@@ -143,6 +156,8 @@ def deploy(
         say(f"stack {name} failed to create earlier; deleting it before creating it again")
         _delete_and_wait(cfn, name, say, poll_seconds)
         existing = None
+    if existing is None:
+        _refuse_taken_data_names(options.stage, session, account)
     change_type = "UPDATE" if existing and existing["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     change_set = f"kfps-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
     started = datetime.now(UTC)
@@ -176,6 +191,22 @@ def deploy(
     result = StackResult(name, stack["StackStatus"], _outputs(stack))
     say(f"stack {name}: {result.status}")
     return result
+
+
+def _refuse_taken_data_names(stage: str, session: Any, account: str) -> None:
+    """A new stack cannot create tables or a bucket whose names exist already: say so before trying."""
+    data = find_stage_data(stage, session, account)
+    if data.bucket_state == "foreign":
+        raise DeployError(
+            f"the bucket name {data.bucket} is taken by another account (bucket names are global); "
+            "deploy under another --stage"
+        )
+    if data.exists:
+        raise DeployError(
+            f"stage {stage} has data left from an earlier deployment ({data.describe()}); the stack cannot "
+            f"create them again: `kfps destroy --stage {stage} --delete-data` deletes them, or deploy under "
+            "another --stage"
+        )
 
 
 def _wait_for_change_set(cfn: Any, name: str, change_set: str, poll_seconds: float) -> dict[str, Any]:
@@ -246,57 +277,22 @@ def _delete_and_wait(cfn: Any, name: str, say: Printer, poll_seconds: float) -> 
 
 def destroy(
     stage: str, session: Any, delete_data: bool, say: Printer = print, poll_seconds: float = 5.0
-) -> StackResult:
+) -> None:
     """Delete the stage's stack. Its tables and bucket are retained by the stack; with `delete_data` they
-    are deleted afterwards (deletion protection turned off, every object version removed)."""
+    are deleted too (deletion protection turned off, every object version removed) — also when the stack
+    is already gone and only its kept data is left."""
     cfn = session.client("cloudformation")
     name = stack_name(stage)
     stack = describe_stack(cfn, name)
-    if stack is None:
-        raise DeployError(f"there is no stack {name} in {session.region_name}")
-    outputs = _outputs(stack)
-    say(f"deleting stack {name}")
-    _delete_and_wait(cfn, name, say, poll_seconds)
-    tables = sorted(v for k, v in outputs.items() if k.endswith("TableName"))
-    bucket = outputs.get("DataBucketName", "")
+    if stack is not None:
+        say(f"deleting stack {name}")
+        _delete_and_wait(cfn, name, say, poll_seconds)
+    account = session.client("sts").get_caller_identity()["Account"]
+    data = find_stage_data(stage, session, account)
+    if stack is None and not (delete_data and data.exists):
+        kept = f" (its kept data: {data.describe()}; --delete-data removes it)" if data.exists else ""
+        raise DeployError(f"there is no stack {name} in {session.region_name}{kept}")
     if not delete_data:
-        say(
-            f"kept the data: bucket {bucket}, tables {', '.join(tables)} (kfps destroy --delete-data removes them)"
-        )
-        return StackResult(name, "DELETE_COMPLETE", outputs)
-    dynamodb = session.client("dynamodb")
-    for table in tables:
-        _delete_table(dynamodb, table, say)
-    if bucket:
-        _delete_bucket(session.client("s3"), bucket, say)
-    return StackResult(name, "DELETE_COMPLETE", outputs)
-
-
-def _delete_table(dynamodb: Any, table: str, say: Printer) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
-        dynamodb.delete_table(TableName=table)
-        say(f"deleted table {table}")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-
-
-def _delete_bucket(s3: Any, bucket: str, say: Printer) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ]
-            if doomed:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-        s3.delete_bucket(Bucket=bucket)
-        say(f"deleted bucket {bucket}")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
-            raise
+        say(f"kept the data: {data.describe()} (kfps destroy --stage {stage} --delete-data removes it)")
+        return
+    delete_stage_data(data, session, say)

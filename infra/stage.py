@@ -95,3 +95,16 @@ class StageOptions:
 def stack_name(stage: str) -> str:
     """The CloudFormation stack of a stage; also the prefix of its table names."""
     return f"kfps-{stage}"
+
+
+# The data bucket's name as the template builds it (infra/storage.py); `kfps destroy` finds kept data by it.
+DATA_BUCKET_NAME = "${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+
+
+def data_bucket_name(stage: str, account: str, region: str) -> str:
+    """The name the stack gives the stage's data bucket in `account` and `region`."""
+    values = {"AWS::StackName": stack_name(stage), "AWS::AccountId": account, "AWS::Region": region}
+    name = DATA_BUCKET_NAME
+    for key, value in values.items():
+        name = name.replace("${" + key + "}", value)
+    return name

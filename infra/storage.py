@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra import template_parts as parts
+from infra.stage import DATA_BUCKET_NAME
 
 # Object prefixes the step pods' role may read and write (the launcher's task and result files, artifacts).
 POD_READ_PREFIXES = ("runs/", "artifacts/")
@@ -18,7 +19,7 @@ def data_bucket(tags: dict[str, str]) -> dict[str, Any]:
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "BucketName": parts.sub("${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"),
+            "BucketName": parts.sub(DATA_BUCKET_NAME),
             "VersioningConfiguration": {"Status": "Enabled"},
             "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
             "PublicAccessBlockConfiguration": {

@@ -64,6 +64,11 @@ def table_shapes() -> tuple[TableShape, ...]:
     return tuple(shapes)
 
 
+def table_names(stack: str) -> list[str]:
+    """The names the stack `stack` gives its tables (as `table_resource` builds them)."""
+    return [f"{stack}-{shape.kind}" for shape in table_shapes()]
+
+
 def _model_prefix(table_name: str) -> str:
     """The prefix the models were imported with (the render prefix, or the caller's when already imported)."""
     for known in (_RENDER_PREFIX, os.environ.get("KFPS_TABLE_PREFIX", "")):

@@ -10,6 +10,8 @@ Here the document's paths become resources, methods and their Lambda proxy integ
 import makes them.
 - moto's `ExecuteChangeSet` creates the resources but never evaluates the template's Outputs (its
 `CreateStack` and `UpdateStack` do): here the outputs are evaluated after the change set is applied.
+- moto's `AWS::Lambda::LayerVersion` has no physical id, and its `AWS::Lambda::Function` ignores `Layers`:
+here `Ref` to a layer version is its ARN, as in CloudFormation, and the functions get their layers.
 """
 
 from __future__ import annotations
@@ -72,9 +74,26 @@ def _outputs_after_change_sets() -> None:
     models.ChangeSet.apply = apply_then_outputs
 
 
+def _function_layers() -> None:
+    from moto.awslambda import models
+
+    models.LayerVersion.physical_resource_id = property(lambda self: self.arn)
+    original = models.LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create_with_layers(
+        cls: type, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        function = original(cls, resource_name, cloudformation_json, *args, **kwargs)
+        function.layers = function._get_layers_data(cloudformation_json["Properties"].get("Layers", []))
+        return function
+
+    models.LambdaFunction.create_from_cloudformation_json = classmethod(create_with_layers)
+
+
 def main() -> None:
     _import_rest_api_body()
     _outputs_after_change_sets()
+    _function_layers()
     from moto.server import main as moto_main
 
     moto_main(["-H", "127.0.0.1", "-p", sys.argv[1]])

@@ -1,5 +1,5 @@
 """`kfps deploy --dry-run` for two stages: the packaged SAM template and deployment package are written, the
-plan is printed, no AWS is touched; cfn-lint accepts the templates (SAM and translated); and the template
+plan is printed, no AWS is touched; cfn-lint accepts both templates; and the template
 keeps its promises (tags, least privilege, cluster scope, the upload rule on the stack's bucket)."""
 
 from __future__ import annotations
@@ -15,49 +15,18 @@ from typing import Any
 import pytest
 
 from infra import sam
-from tests.infra.conftest import REPO_ROOT, clean_environment, kfps
-
-# Nothing listens here: a dry run that made any AWS call would fail.
-NO_AWS = clean_environment(
-    AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="none", AWS_SECRET_ACCESS_KEY="none"
-)
-STAGES = {
-    "dev": ["--cluster", "kfp-dev", "--namespace", "kubeflow"],
-    "prod": [
-        "--cluster",
-        "kfp-prod",
-        "--namespace",
-        "pipelines",
-        "--region",
-        "eu-west-1",
-        "--vpc-subnets",
-        "subnet-0a",
-        "subnet-0b",
-        "--security-groups",
-        "sg-0c",
-        "--log-level",
-        "WARNING",
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def dry_runs(build_root: Path) -> dict[str, tuple[str, Path]]:
-    results = {}
-    for stage, options in STAGES.items():
-        result = kfps(
-            "deploy", "--stage", stage, *options, "--dry-run", "--build-dir", str(build_root), env=NO_AWS
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        results[stage] = (result.stdout, build_root / stage)
-    return results
+from infra.functions import FUNCTIONS
+from infra.functions import policy as role_policy
+from tests.infra.conftest import NO_AWS, STAGES, clean_environment, kfps
 
 
 @pytest.fixture(scope="module")
 def translated(dry_runs: dict[str, tuple[str, Path]]) -> dict[str, dict[str, Any]]:
     return {
         stage: sam.translate(
-            sam.with_code_location(json.loads((out / "sam.json").read_text()), "bucket", "key.zip"),
+            sam.with_code_location(
+                json.loads((out / "sam.json").read_text()), **sam.CODE_LOCATION_PLACEHOLDER_ARGS
+            ),
             "us-east-1",
         )
         for stage, (_, out) in dry_runs.items()
@@ -75,15 +44,13 @@ def test_dry_run_writes_the_template_and_package_and_prints_the_plan(dry_runs) -
     assert "SubnetIds = 'subnet-0a,subnet-0b'" in dry_runs["prod"][0]
 
 
-def test_cfn_lint_accepts_both_stages_sam_and_translated(dry_runs, translated, tmp_path) -> None:
-    files = []
-    for stage, (_, out) in dry_runs.items():
-        files.append(str(out / "sam.json"))
-        plain = tmp_path / f"{stage}-cloudformation.json"
-        plain.write_text(json.dumps(translated[stage]))
-        files.append(str(plain))
+def test_cfn_lint_accepts_both_stages(dry_runs) -> None:
+    """The packaged SAM templates (cfn-lint translates them with aws-sam-translator, as `kfps deploy` does)."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *files],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            *(str(out / "sam.json") for _, out in dry_runs.values()),
+        ],
         capture_output=True,
         text=True,
         env=clean_environment(AWS_DEFAULT_REGION="us-east-1"),
@@ -205,7 +172,15 @@ def test_async_functions_send_failures_to_the_dead_letter_queue(translated) -> N
 
 def test_bad_options_are_refused_naming_the_option() -> None:
     bad_stage = kfps(
-        "deploy", "--stage", "Prod!", "--cluster", "c", "--namespace", "ns", "--dry-run", env=NO_AWS
+        "deploy",
+        "--stage",
+        "Prod!",
+        "--cluster",
+        "c",
+        "--namespace",
+        "ns",
+        "--dry-run",
+        env=clean_environment(**NO_AWS),
     )
     assert bad_stage.returncode == 2 and "--stage 'Prod!'" in bad_stage.stderr
     half_vpc = kfps(
@@ -219,22 +194,51 @@ def test_bad_options_are_refused_naming_the_option() -> None:
         "--vpc-subnets",
         "subnet-1",
         "--dry-run",
-        env=NO_AWS,
+        env=clean_environment(**NO_AWS),
     )
     assert half_vpc.returncode == 2 and "--vpc-subnets and --security-groups" in half_vpc.stderr
 
 
 def test_deployment_package_is_within_budget(dry_runs) -> None:
-    assert (dry_runs["dev"][1] / "deployment.zip").stat().st_size <= 30 * 2**20
+    """Code and dependency layer together (Lambda counts both against its limits)."""
+    out = dry_runs["dev"][1]
+    zipped = sum((out / name).stat().st_size for name in ("deployment.zip", "layer-deployment.zip"))
+    assert zipped <= 30 * 2**20
+    assert (out / "deployment.zip").stat().st_size <= 2**20, "dependencies belong in the layer"
+
+
+def test_a_stage_whose_inputs_did_not_change_is_not_packaged_again(dry_runs, build_root) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in dry_runs["dev"][1].iterdir()}
+    again = kfps(
+        "deploy", "--stage", "dev", *STAGES["dev"], "--region", "us-east-1", "--dry-run",
+        "--build-dir", str(build_root), env=clean_environment(**NO_AWS),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "unchanged since the last packaging" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in dry_runs["dev"][1].iterdir()} == before
+
+
+def test_packaged_roles_carry_exactly_the_least_privilege_policies(dry_runs) -> None:
+    """The merge template's policies replace Chalice's placeholder policy (no deep-merge leftovers)."""
+    template = json.loads((dry_runs["dev"][1] / "sam.json").read_text())
+    for function in FUNCTIONS:
+        role = template["Resources"][function.role_id]["Properties"]
+        assert role["Policies"] == [
+            {"PolicyName": "least-privilege", "PolicyDocument": role_policy(function)}
+        ]
 
 
 def test_api_lambda_imports_neither_kubernetes_nor_cel(dry_runs, tmp_path) -> None:
-    """What the API Lambda loads, from the deployment package alone (no site-packages): the kubernetes
-    client and cel-python belong to the reconciler only."""
-    with zipfile.ZipFile(dry_runs["dev"][1] / "deployment.zip") as archive:
-        archive.extractall(tmp_path / "lambda")
+    """What the API Lambda loads, from the deployment package and its layer alone (no site-packages): the
+    kubernetes client and cel-python belong to the reconciler only."""
+    out = dry_runs["dev"][1]
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    with zipfile.ZipFile(out / "layer-deployment.zip") as archive:
+        archive.extractall(tmp_path / "opt")
+    site = tmp_path / "opt" / "python" / "lib" / "python3.11" / "site-packages"
     code = (
-        f"import sys; sys.path.insert(0, {str(tmp_path / 'lambda')!r}); import app; "
+        f"import sys; sys.path[:0] = [{str(tmp_path / 'task')!r}, {str(site)!r}]; import app; "
         "print(sorted(m for m in ('kubernetes', 'celpy', 'kfp.dsl', 'infra') if m in sys.modules))"
     )
     env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ.get("PATH", "")}
@@ -243,5 +247,5 @@ def test_api_lambda_imports_neither_kubernetes_nor_cel(dry_runs, tmp_path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
-    assert not (tmp_path / "lambda" / "infra").exists(), "deployment tooling must stay out of the package"
-    assert REPO_ROOT.is_dir()
+    assert not (tmp_path / "task" / "infra").exists(), "deployment tooling must stay out of the package"
+    assert not (tmp_path / "task" / "boto3").exists(), "dependencies belong in the layer"

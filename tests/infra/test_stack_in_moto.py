@@ -1,26 +1,19 @@
 """`kfps deploy` itself, pointed at a moto server: the translated template becomes a stack, every resource
 moto's CloudFormation supports is created, and the app — configured from what the stack gave its API
-function — uploads a pipeline and completes a run against exactly the stack's tables and bucket. Then
-`kfps destroy --delete-data` removes it all."""
+function — uploads a pipeline and completes a run against exactly the stack's tables and bucket. A second
+stage deploys side by side and is destroyed, keeping and then deleting its data."""
 
-import json
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
 from kfp import compiler, dsl
 
 from chalicelib.local.stack import free_port
-from tests.infra.conftest import REPO_ROOT, clean_environment, kfps
+from infra.stage import data_bucket_name
+from infra.tables import table_names
+from tests.infra.conftest import DEPLOYED_STAGE, REGION, REPO_ROOT, aws_env, client, deploy_stage, kfps
 
-STAGE = "ci"
-STACK = f"kfps-{STAGE}"
+STACK = f"kfps-{DEPLOYED_STAGE}"
 # Resource types moto's CloudFormation (5.2.5) cannot create; the stack creates everything else.
 MOTO_UNSUPPORTED = {
     "AWS::ApiGateway::Stage",
@@ -35,100 +28,30 @@ MOTO_UNSUPPORTED = {
 NO_PHYSICAL_ID = {"AWS::Lambda::Permission", "AWS::ApiGateway::Deployment"}
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "moto_deploy_server.py"), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=clean_environment(),
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.3)
-    yield endpoint
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
-
-
-def aws_env(endpoint: str) -> dict[str, str]:
-    return clean_environment(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    )
-
-
-def client(endpoint: str, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def deploy_stage(build_root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return kfps(
-        "deploy",
-        "--stage",
-        STAGE,
-        "--cluster",
-        "kfp-ci",
-        "--namespace",
-        "kubeflow",
-        "--build-dir",
-        str(build_root),
-        env=env,
-    )
-
-
-@pytest.fixture(scope="module")
-def deployed(moto_endpoint: str, build_root: Path) -> dict[str, Any]:
-    result = deploy_stage(build_root, aws_env(moto_endpoint))
-    assert result.returncode == 0, result.stdout + result.stderr
-    stack = client(moto_endpoint, "cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
-    return {
-        "stdout": result.stdout,
-        "stack": stack,
-        "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]},
-        "template": json.loads((build_root / STAGE / "sam.json").read_text()),
-    }
-
-
 def test_deploy_prints_the_api_url_and_the_client_line(deployed) -> None:
     url = deployed["outputs"]["ApiUrl"]
     assert url.startswith("https://") and url.endswith("/api")
     assert f"kfp.Client(host={url!r})" in deployed["stdout"]
+    assert "uploaded layer-deployment.zip" in deployed["stdout"]
     assert deployed["stack"]["StackStatus"] == "CREATE_COMPLETE"
     assert {t["Key"]: t["Value"] for t in deployed["stack"]["Tags"]} == {
         "project": "kfp-serverless",
-        "stage": STAGE,
+        "stage": DEPLOYED_STAGE,
     }
 
 
 def test_every_resource_moto_supports_is_created(deployed, moto_endpoint) -> None:
-    resources = client(moto_endpoint, "cloudformation").list_stack_resources(StackName=STACK)[
-        "StackResourceSummaries"
-    ]
+    cfn = client(moto_endpoint, "cloudformation")
+    resources = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     created = {r["LogicalResourceId"]: r for r in resources if r["ResourceStatus"] == "CREATE_COMPLETE"}
-    sam_template = deployed["template"]
-    from infra import sam
-
-    template = sam.translate(sam.with_code_location(sam_template, "b", "k"), "us-east-1")
+    # The plain CloudFormation `kfps deploy` made of the packaged SAM template (no transform left in it).
+    template = cfn.get_template(StackName=STACK)["TemplateBody"]
+    assert "Transform" not in template
+    assert {r["Type"] for r in template["Resources"].values()} >= {
+        "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
+        "AWS::DynamoDB::Table",
+    }
     missing = []
     for name, resource in template["Resources"].items():
         if resource["Type"] in MOTO_UNSUPPORTED:
@@ -146,13 +69,15 @@ def test_stack_resources_are_what_the_functions_are_told(deployed, moto_endpoint
     outputs = deployed["outputs"]
     tables = sorted(client(moto_endpoint, "dynamodb").list_tables()["TableNames"])
     assert tables == sorted(v for k, v in outputs.items() if k.endswith("TableName"))
-    assert all(t.startswith(f"{STACK}-") for t in tables)
+    assert tables == sorted(table_names(STACK))
+    assert outputs["DataBucketName"] == data_bucket_name(DEPLOYED_STAGE, "123456789012", REGION)
     s3 = client(moto_endpoint, "s3")
     s3.head_bucket(Bucket=outputs["DataBucketName"])  # (moto's CloudFormation ignores its versioning setting)
     lambdas = client(moto_endpoint, "lambda")
     for function, role in (("APIHandler", "ApiHandlerRole"), ("Reconcile", "ReconcileRole")):
         config = lambdas.get_function_configuration(FunctionName=outputs[f"{function}FunctionName"])
         assert config["Role"] == outputs[f"{role}Arn"]
+        assert [layer["Arn"].split(":")[5] for layer in config["Layers"]] == ["layer"], "the dependency layer"
         env = config["Environment"]["Variables"]
         assert env["KFPS_TABLE_PREFIX"] == outputs["TablePrefix"]
         assert env["KFPS_BUCKET"] == outputs["DataBucketName"]
@@ -235,45 +160,45 @@ def test_app_configured_from_the_stack_completes_a_run(deployed, moto_endpoint, 
     assert sorted(dynamodb.list_tables()["TableNames"]) == sorted(tables_before), "the app created no table"
 
 
-def test_destroy_keeps_data_unless_asked_then_deletes_it(deployed, moto_endpoint, build_root) -> None:
-    outputs = deployed["outputs"]
+def test_second_stage_side_by_side_then_destroyed_keeping_then_deleting_its_data(
+    deployed, moto_endpoint, build_root
+) -> None:
+    """ "prod" deploys beside "dev"; `kfps destroy` keeps its data, a redeploy then says why it cannot
+    proceed, and `kfps destroy --delete-data` removes the kept tables and bucket; "dev" is untouched."""
     env = aws_env(moto_endpoint)
-    kept = kfps("destroy", "--stage", STAGE, env=env)
-    assert kept.returncode == 0, kept.stdout + kept.stderr
-    assert "kept the data" in kept.stdout
+    created = deploy_stage("prod", build_root, env)
+    assert created.returncode == 0, created.stdout + created.stderr
     cfn = client(moto_endpoint, "cloudformation")
-    assert all(
-        s["StackStatus"] == "DELETE_COMPLETE"
-        for s in cfn.list_stacks()["StackSummaries"]
-        if s["StackName"] == STACK
-    )
-    assert outputs["RunsTableName"] in client(moto_endpoint, "dynamodb").list_tables()["TableNames"]
-    gone = kfps("destroy", "--stage", STAGE, env=env)
-    assert gone.returncode == 2 and f"there is no stack {STACK}" in gone.stderr
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cfn.describe_stacks(StackName="kfps-prod")["Stacks"][0]["Outputs"]
+    }
+    dynamodb, s3 = client(moto_endpoint, "dynamodb"), client(moto_endpoint, "s3")
+    s3.put_object(Bucket=outputs["DataBucketName"], Key="runs/r/spec.json", Body=b"{}")
 
-    # A second stage deploys side by side; --delete-data removes its tables and bucket too.
-    other = kfps(
-        "deploy",
-        "--stage",
-        "ci2",
-        "--cluster",
-        "kfp-ci",
-        "--namespace",
-        "kubeflow",
-        "--build-dir",
-        str(build_root),
-        env=env,
-    )
-    assert other.returncode == 0, other.stdout + other.stderr
-    other_bucket = next(
-        o["OutputValue"]
-        for o in cfn.describe_stacks(StackName="kfps-ci2")["Stacks"][0]["Outputs"]
-        if o["OutputKey"] == "DataBucketName"
-    )
-    deleted = kfps("destroy", "--stage", "ci2", "--delete-data", env=env)
+    kept = kfps("destroy", "--stage", "prod", env=env)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "kept the data" in kept.stdout and outputs["DataBucketName"] in kept.stdout
+    assert [
+        s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "kfps-prod"
+    ] == ["DELETE_COMPLETE"]
+    assert outputs["RunsTableName"] in dynamodb.list_tables()["TableNames"]
+
+    again = deploy_stage("prod", build_root, env)
+    assert again.returncode == 2
+    assert "has data left from an earlier deployment" in again.stderr
+    assert "kfps destroy --stage prod --delete-data" in again.stderr
+
+    no_stack = kfps("destroy", "--stage", "prod", env=env)
+    assert no_stack.returncode == 2 and "there is no stack kfps-prod" in no_stack.stderr
+    assert "--delete-data removes it" in no_stack.stderr
+
+    deleted = kfps("destroy", "--stage", "prod", "--delete-data", env=env)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
-    assert not [
-        t for t in client(moto_endpoint, "dynamodb").list_tables()["TableNames"] if t.startswith("kfps-ci2-")
-    ]
-    assert other_bucket not in [b["Name"] for b in client(moto_endpoint, "s3").list_buckets()["Buckets"]]
-    assert outputs["RunsTableName"] in client(moto_endpoint, "dynamodb").list_tables()["TableNames"]
+    assert not [t for t in dynamodb.list_tables()["TableNames"] if t.startswith("kfps-prod-")]
+    assert outputs["DataBucketName"] not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    nothing = kfps("destroy", "--stage", "prod", "--delete-data", env=env)
+    assert nothing.returncode == 2 and "there is no stack kfps-prod" in nothing.stderr
+
+    assert deployed["outputs"]["RunsTableName"] in dynamodb.list_tables()["TableNames"]
+    assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
