@@ -6,6 +6,7 @@ from chalice import Chalice, Rate
 from chalicelib.api.artifacts import artifacts
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
+from chalicelib.api.package_uploads import package_uploads
 from chalicelib.api.pipelines import pipelines
 from chalicelib.api.recurring_runs import recurring_runs
 from chalicelib.api.runs import runs
@@ -13,7 +14,7 @@ from chalicelib.api.runs import runs
 app = Chalice(app_name="kfp-serverless")
 app.api.binary_types.append("multipart/form-data")
 
-for blueprint in (healthz, experiments, pipelines, runs, recurring_runs, artifacts):
+for blueprint in (healthz, experiments, pipelines, package_uploads, runs, recurring_runs, artifacts):
     app.register_blueprint(blueprint)
 
 

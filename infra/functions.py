@@ -61,8 +61,10 @@ API = FunctionAccess(
         _RUN_OBJECTS,
         ("logs/", OBJECT_READ),
         ("artifacts/", OBJECT_READ),
-        # Large packages: the presigned PUT is signed with this role; the confirm call reads the object.
-        ("pipelines/", OBJECT_READ + OBJECT_WRITE),
+        # Large packages: the presigned PUT is signed with this role; the register call reads the object.
+        ("uploads/", OBJECT_READ + OBJECT_WRITE),
+        # A version's `package_url` may name s3://<the stack's bucket>/pipelines/...
+        ("pipelines/", OBJECT_READ),
     ),
     invokes_reconcile=True,
     manages_schedules=True,

@@ -44,6 +44,13 @@ def data_bucket(tags: dict[str, str]) -> dict[str, Any]:
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                     },
                     {
+                        "Id": "expire-package-uploads",
+                        "Status": "Enabled",
+                        "Prefix": "uploads/",
+                        "ExpirationInDays": 1,
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    },
+                    {
                         "Id": "expire-old-versions",
                         "Status": "Enabled",
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 30},

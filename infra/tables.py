@@ -71,7 +71,9 @@ def table_names(stack: str) -> list[str]:
 
 def _model_prefix(table_name: str) -> str:
     """The prefix the models were imported with (the render prefix, or the caller's when already imported)."""
-    for known in (_RENDER_PREFIX, os.environ.get("KFPS_TABLE_PREFIX", "")):
+    from chalicelib.settings import Settings
+
+    for known in (_RENDER_PREFIX, Settings.from_env().table_prefix):
         if known and table_name.startswith(known + "-"):
             return known
     raise RuntimeError(f"cannot tell the table kind of {table_name!r}")

@@ -7,8 +7,10 @@ template Chalice writes (`chalice package --merge-template`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from chalicelib.api.package_uploads import LARGE_PACKAGE_HINT
 from infra import cluster, observability, storage
 from infra import template_parts as parts
 from infra.functions import FUNCTIONS, FunctionAccess, environment, policy
@@ -176,8 +178,6 @@ def _launcher_repository(tags: dict[str, str]) -> dict[str, Any]:
             }
         ]
     }
-    import json
-
     return {
         "Type": "AWS::ECR::Repository",
         "Properties": {
@@ -191,10 +191,19 @@ def _launcher_repository(tags: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _too_large_response() -> dict[str, Any]:
+    """API Gateway's own answer to a body over its 10 MB limit: 413 naming the presigned upload route.
+    (Bodies between ≈ 6 MB and 10 MB fail at Lambda's payload limit, which API Gateway reports as a 5xx.)"""
+    message = f"the request body is over API Gateway's 10 MB limit. {LARGE_PACKAGE_HINT}"
+    body = json.dumps({"error_message": message, "error_details": message})
+    return {"StatusCode": 413, "ResponseTemplates": {"application/json": body}}
+
+
 def _api_override(tags: dict[str, str]) -> dict[str, Any]:
     return {
         "Properties": {
             "Name": parts.ref("AWS::StackName"),
+            "GatewayResponses": {"REQUEST_TOO_LARGE": _too_large_response()},
             "MethodSettings": [
                 {
                     "ResourcePath": "/*",

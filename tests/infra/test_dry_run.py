@@ -249,3 +249,12 @@ def test_api_lambda_imports_neither_kubernetes_nor_cel(dry_runs, tmp_path) -> No
     assert result.stdout.strip() == "[]"
     assert not (tmp_path / "task" / "infra").exists(), "deployment tooling must stay out of the package"
     assert not (tmp_path / "task" / "boto3").exists(), "dependencies belong in the layer"
+
+
+def test_api_gateway_answers_an_oversize_body_with_413_naming_the_upload_route(translated) -> None:
+    """SAM puts the gateway response into the imported OpenAPI document of the REST API."""
+    api = translated["dev"]["Resources"]["RestAPI"]["Properties"]["Body"]
+    response = api["x-amazon-apigateway-gateway-responses"]["REQUEST_TOO_LARGE"]
+    assert response["statusCode"] == "413"
+    body = json.loads(response["responseTemplates"]["application/json"])
+    assert "POST /apis/v2beta1/pipelines/uploads" in body["error_message"]
