@@ -47,18 +47,15 @@ class FunctionAccess:
     async_invoked: bool = False
 
 
-_RUN_OBJECTS = ("runs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE)
-_LOG_OBJECTS = ("logs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE)
-
 API = FunctionAccess(
     logical_id="APIHandler",
     role_id="ApiHandlerRole",
-    tables=ALL_TABLES,
+    tables=tuple(kind for kind in ALL_TABLES if kind != "cache"),  # the cache is the reconciler's
     objects=(
         ("packages/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
         ("specs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
-        ("recurring-runs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
-        _RUN_OBJECTS,
+        ("recurring-runs/", OBJECT_READ + OBJECT_WRITE),  # spec snapshots (read again by :enable's catch-up)
+        ("runs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
         ("logs/", OBJECT_READ),
         ("artifacts/", OBJECT_READ),
         # Large packages: the presigned PUT is signed with this role; the register call reads the object.
@@ -73,7 +70,9 @@ RECONCILE = FunctionAccess(
     logical_id="Reconcile",
     role_id="ReconcileRole",
     tables=("runs", "tasks", "cache"),
-    objects=(("specs/", OBJECT_READ), _RUN_OBJECTS, _LOG_OBJECTS, ("artifacts/", OBJECT_READ)),
+    # The run's spec snapshot, launch documents, task records, the pods' task and result files; task logs
+    # (copied from the pods, read back once a pod is gone). Nothing is deleted here.
+    objects=(("runs/", OBJECT_READ + OBJECT_WRITE), ("logs/", OBJECT_READ + OBJECT_WRITE)),
     reaches_cluster=True,
     async_invoked=True,
 )
@@ -83,8 +82,10 @@ RECONCILE_TICK = dataclasses.replace(
 FIRE_RECURRING_RUN = FunctionAccess(
     logical_id="FireRecurringRun",
     role_id="FireRecurringRunRole",
-    tables=("names", "experiments", "pipelines", "versions", "runs", "recurring-runs"),
-    objects=(("specs/", OBJECT_READ), ("recurring-runs/", OBJECT_READ), _RUN_OBJECTS),
+    # The recurring run, its pipeline version (or spec snapshot), the new run and its spec snapshot; the
+    # experiment's last-run time.
+    tables=("experiments", "versions", "runs", "recurring-runs"),
+    objects=(("specs/", OBJECT_READ), ("recurring-runs/", OBJECT_READ), ("runs/", OBJECT_WRITE)),
     invokes_reconcile=True,
     async_invoked=True,
 )

@@ -110,13 +110,15 @@ def dry_runs(build_root: Path) -> dict[str, tuple[str, Path]]:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """The deployment tests' own moto server (tests/infra/moto_deploy_server.py)."""
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The deployment tests' own moto server (tests/infra/moto_deploy_server.py); its log is moto.log in the
+    session's temporary directory."""
     port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "moto_deploy_server.py"), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=clean_environment(),
     )
     endpoint = f"http://127.0.0.1:{port}"
@@ -133,6 +135,7 @@ def moto_endpoint() -> Iterator[str]:
     yield endpoint
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
+    log.close()
 
 
 @pytest.fixture(scope="session")

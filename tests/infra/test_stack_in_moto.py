@@ -22,7 +22,6 @@ MOTO_UNSUPPORTED = {
     "AWS::EKS::PodIdentityAssociation",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
-    "AWS::Scheduler::ScheduleGroup",
 }
 # Created, but moto reports no physical id for them.
 NO_PHYSICAL_ID = {"AWS::Lambda::Permission", "AWS::ApiGateway::Deployment"}
