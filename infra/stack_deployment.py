@@ -92,10 +92,11 @@ def _upload(s3: Any, bucket: str, key: str, data: bytes) -> bool:
         return True
 
 
-def _upload_file(s3: Any, bucket: str, stage: str, path: Path, say: Printer) -> str:
-    """Upload a packaged zip as `<stage>/<name>-<digest>.zip` (only when new); returns its key."""
+def _upload_file(s3: Any, bucket: str, path: Path, say: Printer) -> str:
+    """Upload a packaged zip as `packages/<name>-<digest>.zip` unless it is there already (content-addressed:
+    stages and redeployments of unchanged code share it); returns its key."""
     data = path.read_bytes()
-    key = f"{stage}/{path.stem}-{_digest(data)}{path.suffix}"
+    key = f"packages/{path.stem}-{_digest(data)}{path.suffix}"
     uploaded = _upload(s3, bucket, key, data)
     state = "uploaded" if uploaded else "unchanged"
     say(f"{state} {path.name} ({len(data) / 2**20:.1f} MB): s3://{bucket}/{key}")
@@ -143,8 +144,8 @@ def deploy(
     account = session.client("sts").get_caller_identity()["Account"]
     bucket = artifacts_bucket_name(account, region)
     _ensure_artifacts_bucket(s3, bucket, region)
-    code_key = _upload_file(s3, bucket, options.stage, packaged.package_path, say)
-    layer_key = _upload_file(s3, bucket, options.stage, packaged.layer_path, say)
+    code_key = _upload_file(s3, bucket, packaged.package_path, say)
+    layer_key = _upload_file(s3, bucket, packaged.layer_path, say)
     template = sam.translate(sam.with_code_location(packaged.template(), bucket, code_key, layer_key), region)
     body = json.dumps(template, sort_keys=True).encode()
     template_key = f"{options.stage}/template-{_digest(body)}.json"

@@ -4,6 +4,8 @@ own process, with the "dev" stage deployed into it by `kfps deploy`."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -56,7 +58,28 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 
 def kfps(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed `kfps` command, in a process of its own with exactly `env`."""
     return subprocess.run([KFPS, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+
+
+def kfps_here(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`kfps deploy|destroy` run in this process (`infra.cli.main`, what the command calls) with the AWS
+    variables of `env` — for the quick calls, sparing a process start each."""
+    from infra.cli import main
+
+    saved = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        for key in saved:
+            del os.environ[key]
+        os.environ.update({key: value for key, value in env.items() if key.startswith("AWS_")})
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(list(args))
+    finally:
+        for key in [key for key in os.environ if key.startswith("AWS_")]:
+            del os.environ[key]
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["kfps", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def aws_env(endpoint: str, **extra: str) -> dict[str, str]:

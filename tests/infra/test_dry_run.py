@@ -17,7 +17,7 @@ import pytest
 from infra import sam
 from infra.functions import FUNCTIONS
 from infra.functions import policy as role_policy
-from tests.infra.conftest import NO_AWS, STAGES, clean_environment, kfps
+from tests.infra.conftest import NO_AWS, STAGES, clean_environment, kfps_here
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_async_functions_send_failures_to_the_dead_letter_queue(translated) -> N
 
 
 def test_bad_options_are_refused_naming_the_option() -> None:
-    bad_stage = kfps(
+    bad_stage = kfps_here(
         "deploy",
         "--stage",
         "Prod!",
@@ -183,7 +183,7 @@ def test_bad_options_are_refused_naming_the_option() -> None:
         env=clean_environment(**NO_AWS),
     )
     assert bad_stage.returncode == 2 and "--stage 'Prod!'" in bad_stage.stderr
-    half_vpc = kfps(
+    half_vpc = kfps_here(
         "deploy",
         "--stage",
         "dev",
@@ -209,7 +209,7 @@ def test_deployment_package_is_within_budget(dry_runs) -> None:
 
 def test_a_stage_whose_inputs_did_not_change_is_not_packaged_again(dry_runs, build_root) -> None:
     before = {p.name: p.stat().st_mtime_ns for p in dry_runs["dev"][1].iterdir()}
-    again = kfps(
+    again = kfps_here(
         "deploy", "--stage", "dev", *STAGES["dev"], "--region", "us-east-1", "--dry-run",
         "--build-dir", str(build_root), env=clean_environment(**NO_AWS),
     )  # fmt: skip

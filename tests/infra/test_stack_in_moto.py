@@ -11,7 +11,16 @@ from kfp import compiler, dsl
 from chalicelib.local.stack import free_port
 from infra.stage import data_bucket_name
 from infra.tables import table_names
-from tests.infra.conftest import DEPLOYED_STAGE, REGION, REPO_ROOT, aws_env, client, deploy_stage, kfps
+from tests.infra.conftest import (
+    DEPLOYED_STAGE,
+    REGION,
+    REPO_ROOT,
+    STAGES,
+    aws_env,
+    client,
+    deploy_stage,
+    kfps_here,
+)
 
 STACK = f"kfps-{DEPLOYED_STAGE}"
 # Resource types moto's CloudFormation (5.2.5) cannot create; the stack creates everything else.
@@ -167,6 +176,7 @@ def test_second_stage_side_by_side_then_destroyed_keeping_then_deleting_its_data
     env = aws_env(moto_endpoint)
     created = deploy_stage("prod", build_root, env)
     assert created.returncode == 0, created.stdout + created.stderr
+    assert "unchanged layer-deployment.zip" in created.stdout, "stages share the uploaded dependency layer"
     cfn = client(moto_endpoint, "cloudformation")
     outputs = {
         o["OutputKey"]: o["OutputValue"]
@@ -175,7 +185,7 @@ def test_second_stage_side_by_side_then_destroyed_keeping_then_deleting_its_data
     dynamodb, s3 = client(moto_endpoint, "dynamodb"), client(moto_endpoint, "s3")
     s3.put_object(Bucket=outputs["DataBucketName"], Key="runs/r/spec.json", Body=b"{}")
 
-    kept = kfps("destroy", "--stage", "prod", env=env)
+    kept = kfps_here("destroy", "--stage", "prod", env=env)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert "kept the data" in kept.stdout and outputs["DataBucketName"] in kept.stdout
     assert [
@@ -183,20 +193,20 @@ def test_second_stage_side_by_side_then_destroyed_keeping_then_deleting_its_data
     ] == ["DELETE_COMPLETE"]
     assert outputs["RunsTableName"] in dynamodb.list_tables()["TableNames"]
 
-    again = deploy_stage("prod", build_root, env)
+    again = kfps_here("deploy", "--stage", "prod", *STAGES["prod"], "--build-dir", str(build_root), env=env)
     assert again.returncode == 2
     assert "has data left from an earlier deployment" in again.stderr
     assert "kfps destroy --stage prod --delete-data" in again.stderr
 
-    no_stack = kfps("destroy", "--stage", "prod", env=env)
+    no_stack = kfps_here("destroy", "--stage", "prod", env=env)
     assert no_stack.returncode == 2 and "there is no stack kfps-prod" in no_stack.stderr
     assert "--delete-data removes it" in no_stack.stderr
 
-    deleted = kfps("destroy", "--stage", "prod", "--delete-data", env=env)
+    deleted = kfps_here("destroy", "--stage", "prod", "--delete-data", env=env)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     assert not [t for t in dynamodb.list_tables()["TableNames"] if t.startswith("kfps-prod-")]
     assert outputs["DataBucketName"] not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    nothing = kfps("destroy", "--stage", "prod", "--delete-data", env=env)
+    nothing = kfps_here("destroy", "--stage", "prod", "--delete-data", env=env)
     assert nothing.returncode == 2 and "there is no stack kfps-prod" in nothing.stderr
 
     assert deployed["outputs"]["RunsTableName"] in dynamodb.list_tables()["TableNames"]
