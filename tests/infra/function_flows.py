@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.infra.aws_calls import acting_as, record_calls
+from tests.support.multipart import multipart_upload
 
 REFUSED = "refused"
 
@@ -62,18 +63,8 @@ class _Http:
         return json.loads(response.body) if response.body else None
 
     def upload(self, path: str, data: bytes, filename: str) -> Any:
-        boundary = "flowboundary"
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="uploadfile"; filename="{filename}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n"
-            ).encode()
-            + data
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        return self.call(
-            "POST", path, raw=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        )
+        body, content_type = multipart_upload(data, filename)
+        return self.call("POST", path, raw=body, headers={"Content-Type": content_type})
 
 
 def api_flow(inputs: dict[str, Any]) -> dict[str, Any]:
