@@ -142,15 +142,6 @@ def deploy(
     cfn = session.client("cloudformation")
     s3 = session.client("s3")
     account = session.client("sts").get_caller_identity()["Account"]
-    bucket = artifacts_bucket_name(account, region)
-    _ensure_artifacts_bucket(s3, bucket, region)
-    code_key = _upload_file(s3, bucket, packaged.package_path, say)
-    layer_key = _upload_file(s3, bucket, packaged.layer_path, say)
-    template = sam.translate(sam.with_code_location(packaged.template(), bucket, code_key, layer_key), region)
-    body = json.dumps(template, sort_keys=True).encode()
-    template_key = f"{options.stage}/template-{_digest(body)}.json"
-    _upload(s3, bucket, template_key, body)
-
     name = options.stack_name
     existing = describe_stack(cfn, name)
     if existing and existing["StackStatus"] == "ROLLBACK_COMPLETE":
@@ -159,6 +150,15 @@ def deploy(
         existing = None
     if existing is None:
         _refuse_taken_data_names(options.stage, session, account)
+
+    bucket = artifacts_bucket_name(account, region)
+    _ensure_artifacts_bucket(s3, bucket, region)
+    code_key = _upload_file(s3, bucket, packaged.package_path, say)
+    layer_key = _upload_file(s3, bucket, packaged.layer_path, say)
+    template = sam.translate(sam.with_code_location(packaged.template(), bucket, code_key, layer_key), region)
+    body = json.dumps(template, sort_keys=True).encode()
+    template_key = f"{options.stage}/template-{_digest(body)}.json"
+    _upload(s3, bucket, template_key, body)
     change_type = "UPDATE" if existing and existing["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     change_set = f"kfps-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
     started = datetime.now(UTC)
