@@ -2,8 +2,10 @@
 run in a process of their own with the function's deployed environment and its deployed role's credentials,
 while moto enforces IAM. Two independent checks:
 
-- moto's IAM enforcement (tests/infra/moto_deploy_server.py extends it from S3 to the resources of DynamoDB,
-  Lambda, Scheduler and EKS): the allowed flows complete, and calls outside the role's policy are refused.
+- moto's IAM enforcement: the allowed flows complete, and calls outside the role's policy are refused. moto
+  itself checks only S3 calls against the resource they address and every other service against `*` (which
+  a scoped policy never matches); tests/infra/moto_deploy_server.py makes it check DynamoDB (item by item for
+  transactions), Lambda, Scheduler and EKS against their resources too.
 - every AWS call each flow made (recorded with a botocore event hook) is allowed by that function's policy
   as the template writes it (infra/functions.py, resolved for this stack), by a small policy evaluator
   (tests/infra/iam_policy.py) that also checks what moto cannot: `iam:PassRole` with its condition, the
