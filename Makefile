@@ -7,7 +7,7 @@ ARGS ?=
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: up test lint format bench bench-dashboard chromium package vendor-re2 clean
+.PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: kfp.local vs the local stack, side by side, ratios printed
+## bench: kfp.local vs the local stack, side by side, ratios printed (bench/deployment.py: package size, cold imports)
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
@@ -54,13 +54,19 @@ bench: $(STAMP)
 bench-dashboard: $(STAMP) chromium
 	$(PY) bench/dashboard_graph.py --chromium $(CHROMIUM) $(ARGS)
 
-## package: the CloudFormation/SAM template + deployment.zip for a stage (STAGE=dev|prod)
-package: $(STAMP)
-	$(MAKE) -s vendor-re2
-	$(PY) infra/cloudformation.py --stage $${STAGE:-dev} build/$${STAGE:-dev}-resources.json
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $${STAGE:-dev} \
-		--merge-template build/$${STAGE:-dev}-resources.json build/$${STAGE:-dev}
-	$(VENV)/bin/cfn-lint build/$${STAGE:-dev}/sam.json
+## deploy: package and deploy one stage to AWS (ARGS="--stage dev --cluster NAME --namespace NS [--dry-run]")
+deploy: $(STAMP)
+	$(VENV)/bin/kfps deploy $(ARGS)
+
+## destroy: remove a stage's stack (ARGS="--stage dev [--delete-data]")
+destroy: $(STAMP)
+	$(VENV)/bin/kfps destroy $(ARGS)
+
+## launcher-image: build and push the step pods' launcher image where Docker runs (IMAGE=<repository uri>:<tag>)
+launcher-image:
+	test -n "$(IMAGE)" || { echo "IMAGE=<the stack's LauncherRepositoryUri>:latest is required"; exit 2; }
+	docker build -f infra/launcher.Dockerfile -t $(IMAGE) .
+	docker push $(IMAGE)
 
 # cel-python needs google-re2, whose current wheels are manylinux_2_28 (newer than the Lambda python3.11
 # image's glibc); google-re2 1.1 has a manylinux2014 wheel that works with cel-python 0.5: vendor it.

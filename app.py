@@ -1,13 +1,12 @@
 """KFP Serverless: Chalice wiring only. Routes live in chalicelib/api (one blueprint per KFP service); the
 reconciler and triggers live in chalicelib and are registered here as event handlers."""
 
-import os
-
 from chalice import Chalice, Rate
 
 from chalicelib.api.artifacts import artifacts
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
+from chalicelib.api.package_uploads import package_uploads
 from chalicelib.api.pipelines import pipelines
 from chalicelib.api.recurring_runs import recurring_runs
 from chalicelib.api.runs import runs
@@ -21,6 +20,7 @@ for blueprint in (
     healthz,
     experiments,
     pipelines,
+    package_uploads,
     runs,
     recurring_runs,
     artifacts,
@@ -52,15 +52,13 @@ def fire_recurring_run(event, context):
     return fire_from_event(event)
 
 
-# The bucket comes from the stage's environment (`chalice package --stage X` loads app.py with it).
-_UPLOAD_BUCKET = os.environ.get("KFPS_BUCKET", "kfps-data")
-
-
+# The deployment's template adds `detail.bucket.name` = the stack's bucket to this pattern (infra/template.py);
+# the handler also ignores any other bucket.
 @app.on_cw_event(
     {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [_UPLOAD_BUCKET]}, "object": {"key": [{"prefix": "pipelines/"}]}},
+        "detail": {"object": {"key": [{"prefix": "pipelines/"}]}},
     },
     name="register_uploaded_pipeline",
 )

@@ -14,7 +14,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api import runtime
-from chalicelib.api.errors import FailedPrecondition, InvalidArgument, NotFound
+from chalicelib.api.errors import FailedPrecondition, InvalidArgument, NotFound, PayloadTooLarge
 from chalicelib.api.listing import (
     PIPELINE_FIELDS,
     PIPELINE_VERSION_FIELDS,
@@ -173,6 +173,7 @@ def create_pipeline_with_version(
     package_bytes: bytes | None,
     tags: dict[str, str],
     version: dict[str, Any] | None = None,
+    version_id: str | None = None,
 ) -> PipelineItem:
     pipeline = catalog.create_pipeline(name, display_name or name, description, namespace, tags)
     version = version or {}
@@ -187,6 +188,7 @@ def create_pipeline_with_version(
             package_url=(version.get("package_url") or {}).get("pipeline_url", ""),
             code_source_url=version.get("code_source_url") or "",
             tags=version.get("tags") or tags,
+            version_id=version_id,
         )
     except Exception:
         catalog.delete_pipeline(pipeline)
@@ -201,23 +203,31 @@ def _uploaded_package(request: Any) -> tuple[PipelinePackage, bytes, str]:
     settings = runtime.settings()
     body = request.raw_body or b""
     if len(body) > settings.max_upload_bytes:
-        raise InvalidArgument(f"upload is {len(body)} bytes; the limit is {settings.max_upload_bytes}")
+        from chalicelib.api.package_uploads import oversize_upload_message
+
+        raise PayloadTooLarge(oversize_upload_message(len(body), settings.max_upload_bytes))
     upload = parse_upload(body, request.headers.get("content-type", ""))
     return load_package(upload.data, upload.filename, settings.max_upload_bytes), upload.data, upload.filename
 
 
-@pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
-@handled(upload_style=True)
-def upload_pipeline() -> dict:
-    request = pipelines.current_request
-    params = query_params(request)
-    package, data, filename = _uploaded_package(request)
-    name = (
-        params.get("name") or params.get("display_name") or safe_basename(filename) or package.name
-    ).strip()
+def uploaded_pipeline_name(params: dict[str, str], filename: str, package: PipelinePackage | None) -> str:
+    """The name an upload gives its pipeline: ?name=, ?display_name=, the file name, the spec's name."""
+    name = params.get("name") or params.get("display_name") or safe_basename(filename)
+    return (name or (package.name if package else "")).strip()
+
+
+def create_uploaded_pipeline(
+    params: dict[str, str],
+    package: PipelinePackage,
+    data: bytes,
+    filename: str,
+    version_id: str | None = None,
+) -> PipelineItem:
+    """A new pipeline and its first version from an uploaded package and the upload's query parameters."""
+    name = uploaded_pipeline_name(params, filename, package)
     if not name:
         raise InvalidArgument("pipeline name is empty: pass ?name= or upload a file with a name")
-    pipeline = create_pipeline_with_version(
+    return create_pipeline_with_version(
         name,
         params.get("display_name") or name,
         params.get("description") or "",
@@ -226,8 +236,53 @@ def upload_pipeline() -> dict:
         data,
         _tags(params),
         {"code_source_url": params.get("code_source_url") or ""},
+        version_id=version_id,
     )
-    return pipeline_to_api(pipeline)
+
+
+def create_uploaded_version(
+    params: dict[str, str],
+    package: PipelinePackage,
+    data: bytes,
+    filename: str,
+    version_id: str | None = None,
+) -> VersionItem:
+    """A new version of pipeline `?pipelineid=` from an uploaded package and the upload's query parameters."""
+    pipeline_id = (params.get("pipelineid") or "").strip()
+    name = (params.get("name") or params.get("display_name") or safe_basename(filename)).strip()
+    if not name:
+        raise InvalidArgument("pipeline version name is empty")
+    return store_version(
+        pipeline_id,
+        name,
+        package,
+        data,
+        display_name=params.get("display_name") or name,
+        description=params.get("description") or "",
+        code_source_url=params.get("code_source_url") or "",
+        tags=_tags(params),
+        version_id=version_id,
+    )
+
+
+def existing_upload_pipeline(params: dict[str, str]) -> str:
+    """The `?pipelineid=` of a version upload, checked to exist."""
+    pipeline_id = (params.get("pipelineid") or "").strip()
+    if not pipeline_id:
+        raise InvalidArgument("pipelineid is required to upload a pipeline version")
+    try:
+        catalog.get_pipeline(pipeline_id)
+    except StoreNotFound as exc:
+        raise InvalidArgument(f"pipeline {pipeline_id} does not exist") from exc
+    return pipeline_id
+
+
+@pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
+@handled(upload_style=True)
+def upload_pipeline() -> dict:
+    request = pipelines.current_request
+    package, data, filename = _uploaded_package(request)
+    return pipeline_to_api(create_uploaded_pipeline(query_params(request), package, data, filename))
 
 
 @pipelines.route(
@@ -237,28 +292,9 @@ def upload_pipeline() -> dict:
 def upload_pipeline_version() -> dict:
     request = pipelines.current_request
     params = query_params(request)
-    pipeline_id = (params.get("pipelineid") or "").strip()
-    if not pipeline_id:
-        raise InvalidArgument("pipelineid is required to upload a pipeline version")
-    try:
-        catalog.get_pipeline(pipeline_id)
-    except StoreNotFound as exc:
-        raise InvalidArgument(f"pipeline {pipeline_id} does not exist") from exc
+    existing_upload_pipeline(params)
     package, data, filename = _uploaded_package(request)
-    name = (params.get("name") or params.get("display_name") or safe_basename(filename)).strip()
-    if not name:
-        raise InvalidArgument("pipeline version name is empty")
-    version = store_version(
-        pipeline_id,
-        name,
-        package,
-        data,
-        display_name=params.get("display_name") or name,
-        description=params.get("description") or "",
-        code_source_url=params.get("code_source_url") or "",
-        tags=_tags(params),
-    )
-    return version_to_api(version)
+    return version_to_api(create_uploaded_version(params, package, data, filename))
 
 
 # ---------------------------------------------------------------- pipelines

@@ -5,6 +5,11 @@
             [--aws-host ADDR] [--pod-aws-endpoint URL]
 
 Runs in the foreground until Ctrl-C, which stops everything it started.
+
+    kfps deploy --stage NAME --cluster EKS_NAME --namespace NS [...] [--dry-run]
+    kfps destroy --stage NAME [--delete-data]
+
+deploy/destroy live in `infra/` (deployment tooling, never in the Lambda package), imported only when used.
 """
 
 from __future__ import annotations
@@ -40,10 +45,23 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--max-parallel", type=int, default=0, help="local executor: tasks at once (default: CPUs)"
     )
+    for name, text in DEPLOY_COMMANDS.items():
+        commands.add_parser(name, help=text, add_help=False)
     return parser
 
 
+DEPLOY_COMMANDS = {
+    "deploy": "deploy a stage to AWS (kfps deploy --help)",
+    "destroy": "remove a stage from AWS (kfps destroy --help)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DEPLOY_COMMANDS:
+        from infra.cli import main as deploy_main
+
+        return deploy_main(argv)
     args = _parser().parse_args(argv)
     from chalicelib.local.stack import LocalStack, StackOptions
 

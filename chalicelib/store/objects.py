@@ -7,6 +7,7 @@ Key layout (one place):
   runs/<run_id>/tasks/<task_id>.json         a task record too large for its DynamoDB item
   logs/<run_id>/<task_id>/<attempt>.log      task logs (written when the attempt ends)
   logs/<run_id>/<task_id>/<attempt>.live.log the log so far of an attempt still running (for following)
+  uploads/<upload_id>/<file name>            a large package PUT with a presigned URL, until registered
 `pipelines/` is left to users: a package put there is registered by the S3 upload trigger.
 """
 
@@ -45,11 +46,17 @@ def live_log_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"logs/{run_id}/{task_id}/{attempt}.live.log"
 
 
+def upload_prefix(upload_id: str) -> str:
+    return f"uploads/{upload_id}/"
+
+
 @functools.cache
 def _client():  # noqa: ANN202 - boto3 client type is dynamic
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("s3", region_name=Settings.from_env().region)
+    # SigV4 also for presigned URLs (botocore would sign those with SigV2, which newer regions refuse).
+    return boto3.client("s3", region_name=Settings.from_env().region, config=Config(signature_version="s3v4"))
 
 
 class ObjectStore:
@@ -91,6 +98,35 @@ class ObjectStore:
             if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound", "PreconditionFailed", "412"):
                 raise NotFound(f"s3://{self.bucket}/{key} ({version_id or etag}) not found") from exc
             raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+
+    def size(self, key: str) -> int:
+        """The object's size in bytes; NotFound when there is no such object."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return int(_client().head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound(f"s3://{self.bucket}/{key} not found") from exc
+            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+
+    def keys(self, prefix: str, limit: int = 1000) -> list[str]:
+        """Up to `limit` keys under `prefix`, in key order."""
+        try:
+            page = _client().list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
+        except Exception as exc:
+            raise StoreError(f"cannot list s3://{self.bucket}/{prefix}: {exc}") from exc
+        return [item["Key"] for item in page.get("Contents", [])]
+
+    def presigned_put_url(self, key: str, expires_seconds: int) -> str:
+        """A URL anyone holding it may PUT the object `key` to, for `expires_seconds` (signed locally with
+        this process's credentials: their s3:PutObject permission is what the URL grants)."""
+        try:
+            return _client().generate_presigned_url(
+                "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot sign a PUT of s3://{self.bucket}/{key}: {exc}") from exc
 
     def put_json(self, key: str, value: Any) -> None:
         self.put_bytes(key, json.dumps(value, sort_keys=True).encode(), "application/json")
