@@ -9,8 +9,9 @@ ARGS ?=
 # after the whole suite on the embedded store (the store contract tests cover both stores in the first run).
 STORE_BOUND_TESTS := tests/api tests/compat tests/conformance tests/triggers tests/test_reconciler.py \
 	tests/executors/test_k8s_kfp_client.py
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: up test lint format bench package vendor-re2 clean clean-data
+.PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,15 +22,31 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/kfps up $(ARGS)
 
-## test: the whole suite on the embedded store, then the store-bound tests on DynamoDB + S3 (moto);
+## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance, dashboard in Chromium) on the
+## embedded store, then the store-bound tests on DynamoDB + S3 (moto);
 ## `make test ARGS="tests/api -x"` runs a part once (add `--store dynamodb` for the moto-backed store)
-test: $(STAMP)
+test: $(STAMP) chromium
 ifeq ($(strip $(ARGS)),)
-	$(PY) -m pytest --store embedded
-	$(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store embedded
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
 else
-	$(PY) -m pytest $(ARGS)
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(ARGS)
 endif
+
+## chromium: Debian's Chromium for the dashboard's browser tests; installed with apt when missing (as root),
+## otherwise stop and say how. Never a browser download (`playwright install`).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the dashboard tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The dashboard tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium'" \
+				"(Debian/Ubuntu), or pass CHROMIUM=/path/to/chromium." >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@test -x "$(CHROMIUM)" || { echo "Chromium is still missing at $(CHROMIUM)" >&2; exit 1; }
 
 ## lint: ruff check + format check
 lint: $(STAMP)
@@ -40,17 +57,27 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: kfp.local vs the local stack, side by side, ratios printed
+## bench: kfp.local vs the local stack, side by side, ratios printed (bench/deployment.py: package size, cold imports)
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
-## package: the CloudFormation/SAM template + deployment.zip for a stage (STAGE=dev|prod)
-package: $(STAMP)
-	$(MAKE) -s vendor-re2
-	$(PY) infra/cloudformation.py --stage $${STAGE:-dev} build/$${STAGE:-dev}-resources.json
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $${STAGE:-dev} \
-		--merge-template build/$${STAGE:-dev}-resources.json build/$${STAGE:-dev}
-	$(VENV)/bin/cfn-lint build/$${STAGE:-dev}/sam.json
+## bench-dashboard: a 500-task run's graph: server-side layout time + render time in Chromium (target < 1 s)
+bench-dashboard: $(STAMP) chromium
+	$(PY) bench/dashboard_graph.py --chromium $(CHROMIUM) $(ARGS)
+
+## deploy: package and deploy one stage to AWS (ARGS="--stage dev --cluster NAME --namespace NS [--dry-run]")
+deploy: $(STAMP)
+	$(VENV)/bin/kfps deploy $(ARGS)
+
+## destroy: remove a stage's stack (ARGS="--stage dev [--delete-data]")
+destroy: $(STAMP)
+	$(VENV)/bin/kfps destroy $(ARGS)
+
+## launcher-image: build and push the step pods' launcher image where Docker runs (IMAGE=<repository uri>:<tag>)
+launcher-image:
+	test -n "$(IMAGE)" || { echo "IMAGE=<the stack's LauncherRepositoryUri>:latest is required"; exit 2; }
+	docker build -f infra/launcher.Dockerfile -t $(IMAGE) .
+	docker push $(IMAGE)
 
 # cel-python needs google-re2, whose current wheels are manylinux_2_28 (newer than the Lambda python3.11
 # image's glibc); google-re2 1.1 has a manylinux2014 wheel that works with cel-python 0.5: vendor it.

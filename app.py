@@ -2,22 +2,33 @@
 reconciler and triggers live in chalicelib and are registered here as event handlers. Every handler uses the
 process's runtime (`chalicelib.runtime.current()`: settings read once from the Lambda's environment, the store)."""
 
-import os
-
 from chalice import Chalice, Rate
 
 from chalicelib import runtime
 from chalicelib.api.artifacts import artifacts
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
+from chalicelib.api.package_uploads import package_uploads
 from chalicelib.api.pipelines import pipelines
 from chalicelib.api.recurring_runs import recurring_runs
 from chalicelib.api.runs import runs
+from chalicelib.dashboard.api import dashboard_api
+from chalicelib.dashboard.static import dashboard_static
 
 app = Chalice(app_name="kfp-serverless")
 app.api.binary_types.append("multipart/form-data")
 
-for blueprint in (healthz, experiments, pipelines, runs, recurring_runs, artifacts):
+for blueprint in (
+    healthz,
+    experiments,
+    pipelines,
+    package_uploads,
+    runs,
+    recurring_runs,
+    artifacts,
+    dashboard_api,
+    dashboard_static,
+):
     app.register_blueprint(blueprint)
 
 
@@ -43,16 +54,13 @@ def fire_recurring_run(event, context):
     return fire_from_event(event, runtime.current())
 
 
-# The bucket comes from the stage's environment (`chalice package --stage X` loads app.py with it): the one
-# place that reads the environment at import, because the event pattern is part of the deployment.
-_UPLOAD_BUCKET = os.environ.get("KFPS_BUCKET", "kfps-data")
-
-
+# The deployment's template adds `detail.bucket.name` = the stack's bucket to this pattern (infra/template.py);
+# the handler also ignores any other bucket.
 @app.on_cw_event(
     {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [_UPLOAD_BUCKET]}, "object": {"key": [{"prefix": "pipelines/"}]}},
+        "detail": {"object": {"key": [{"prefix": "pipelines/"}]}},
     },
     name="register_uploaded_pipeline",
 )

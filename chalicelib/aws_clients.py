@@ -14,8 +14,11 @@ from chalicelib.settings import AwsAccess
 
 
 @functools.cache
-def aws_client(service: str, access: AwsAccess) -> Any:
+def aws_client(service: str, access: AwsAccess, signature_version: str = "") -> Any:
+    """`signature_version` "s3v4" for presigned S3 URLs (botocore may sign those with SigV2 otherwise, which
+    newer regions refuse)."""
     import boto3  # lazy: the API Lambda's cold start pays for it only when a route needs AWS
+    from botocore.config import Config
 
     session = boto3.session.Session(
         aws_access_key_id=access.access_key_id or None,
@@ -23,4 +26,5 @@ def aws_client(service: str, access: AwsAccess) -> Any:
         aws_session_token=access.session_token or None,
         region_name=access.region or None,
     )
-    return session.client(service, endpoint_url=access.endpoint_url or None)
+    config = Config(signature_version=signature_version) if signature_version else None
+    return session.client(service, endpoint_url=access.endpoint_url or None, config=config)

@@ -16,13 +16,20 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from chalicelib import engine
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
-from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, Executor
+from chalicelib.executors.protocol import (
+    AttemptLaunch,
+    AttemptPhase,
+    AttemptStatus,
+    Executor,
+    LaunchRefused,
+)
 from chalicelib.platform_operations import (
     create_workspace,
     delete_workspace,
@@ -33,7 +40,7 @@ from chalicelib.platform_operations import (
 from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
 from chalicelib.store.errors import ConcurrentUpdate, NotFound, StoreError
-from chalicelib.store.object_keys import launch_document_key, log_key
+from chalicelib.store.object_keys import launch_document_key, live_log_key, log_key
 from chalicelib.store.protocols import Store
 from chalicelib.store.records import CachedResult, Run, moved_to
 from chalicelib.task_contract import TaskSpec, TaskState
@@ -43,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 # A pass re-plans a run after applying decisions until nothing changes (bounded).
 MAX_PLAN_ROUNDS = 50
+# The log of an attempt running this long is copied to S3 (again every this often) for following it live.
+LIVE_LOG_SECONDS = 3.0
 LOG_TAIL_LINES = 20
 
 
@@ -108,6 +117,8 @@ class Reconciler:
         self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
         # Ended attempts whose log this reconciler stored and whose executor bookkeeping it cleaned up, by run.
         self._settled: dict[str, set[tuple[str, int]]] = {}
+        # Running attempts → when their log was last copied (or first seen running), by time.monotonic().
+        self._live_logs: dict[tuple[str, str, int], float] = {}
 
     # ------------------------------------------------------------------ passes
 
@@ -128,7 +139,19 @@ class Reconciler:
                 report.active = True
             except NotFound:
                 continue  # deleted meanwhile
+        self._copy_live_logs(statuses)
         return report
+
+    def _copy_live_logs(self, statuses: dict[tuple[str, str, int], AttemptStatus]) -> None:
+        """Copy the log so far of attempts running for LIVE_LOG_SECONDS or more (after the pass's writes, so
+        short tasks and the hot path between tasks never pay for it)."""
+        now = time.monotonic()
+        running = [key for key, status in statuses.items() if status.phase is AttemptPhase.RUNNING]
+        self._live_logs = {key: self._live_logs.get(key, now) for key in running}
+        for key, since in self._live_logs.items():
+            if now - since >= LIVE_LOG_SECONDS:
+                self._store_log(*key, live=True)
+                self._live_logs[key] = now
 
     def reconcile_run(
         self, run_id: str, statuses: dict[tuple[str, str, int], AttemptStatus], report: PassReport
@@ -149,13 +172,15 @@ class Reconciler:
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
         finished = self._apply_attempt_statuses(run, spec, tasks, statuses, report)
         outcome = None
+        # (task id, attempt) launched by this pass: `statuses` predates them, so they must not look lost.
+        launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed, run = self._apply_decisions(run, decisions, tasks, report)
+            changed, run = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
             if not changed:
                 break
-        self._relaunch_lost_writes(run, tasks, statuses)
+        self._relaunch_lost_writes(run, tasks, statuses, launched)
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
@@ -204,9 +229,15 @@ class Reconciler:
         return saved
 
     def _apply_decisions(
-        self, run: Run, decisions: Decisions, tasks: dict[str, TaskRecord], report: PassReport
+        self,
+        run: Run,
+        decisions: Decisions,
+        tasks: dict[str, TaskRecord],
+        report: PassReport,
+        launched: set[tuple[str, int]],
     ) -> tuple[bool, Run]:
-        """Apply one plan's decisions; returns whether any record changed, and the run as it is now."""
+        """Write the decisions' launch documents, records, launches and cancels; add each attempt started to
+        `launched`. Returns whether any record changed (the caller re-plans then), and the run as it is now."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
@@ -234,6 +265,7 @@ class Reconciler:
             self.checkpoint("task-record")
         for launch in launches.values():
             self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
+            launched.add((launch.spec.task_id, launch.spec.attempt))
             report.launched += 1
             self.checkpoint("launched")
         for cancel in decisions.cancels:
@@ -250,10 +282,27 @@ class Reconciler:
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
             return
-        name = self.executor.launch(launch)
+        try:
+            name = self.executor.launch(launch)
+        except LaunchRefused as error:
+            self._refuse_attempt(run, task_id, attempt, tasks, str(error))
+            return
         record = tasks.get(task_id)
         if record is not None and name and record.pod_name != name and record.attempt == attempt:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
+
+    def _refuse_attempt(
+        self, run: Run, task_id: str, attempt: int, tasks: dict[str, TaskRecord], error: str
+    ) -> None:
+        """The executor refused to start the attempt (nothing runs): it fails with the executor's reason."""
+        record = tasks.get(task_id)
+        if record is None or record.attempt != attempt or record.state.is_final:
+            return
+        spec, _ = self._spec(run)
+        failed = engine.finish_attempt(
+            record, spec, False, {}, {}, f"cannot launch: {error}", None, self.clock()
+        )
+        self._save(run.run_id, tasks, failed)
 
     def _finish_platform_operation(
         self, run: Run, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
@@ -271,16 +320,23 @@ class Reconciler:
         self._save(run.run_id, tasks, finished)
 
     def _relaunch_lost_writes(
-        self, run: Run, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]
+        self,
+        run: Run,
+        tasks: dict[str, TaskRecord],
+        statuses: dict[tuple[str, str, int], AttemptStatus],
+        launched: set[tuple[str, int]],
     ) -> None:
         """A PENDING attempt that was planned and written but never reached the executor (a pass died between
-        the record and the launch): launch it now from its write-ahead document (idempotent)."""
+        the record and the launch): launch it now from its write-ahead document (idempotent). Attempts in
+        `launched` were started by this pass after `statuses` was taken, so they are not lost."""
         for record in list(tasks.values()):
             if record.kind != "container" or record.state is not TaskState.PENDING:
                 continue
             if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt:
                 continue
             if (run.run_id, record.task_id, record.attempt) in statuses:
+                continue
+            if (record.task_id, record.attempt) in launched:
                 continue
             try:
                 self._start(run, record.task_id, record.attempt, tasks)
@@ -402,13 +458,14 @@ class Reconciler:
             record, spec, False, {}, {}, error or "failed", exit_code, now, lost=lost
         )
 
-    def _store_log(self, run_id: str, task_id: str, attempt: int) -> None:
+    def _store_log(self, run_id: str, task_id: str, attempt: int, live: bool = False) -> None:
         try:
             text = self.executor.logs(run_id, task_id, attempt)
         except Exception:  # noqa: BLE001 - a missing log must not block the run
             logger.warning("cannot read log of %s/%s/%s", run_id, task_id, attempt, exc_info=True)
             return
-        self.objects.put_bytes(log_key(run_id, task_id, attempt), text.encode(), "text/plain; charset=utf-8")
+        key = (live_log_key if live else log_key)(run_id, task_id, attempt)
+        self.objects.put_bytes(key, text.encode(), "text/plain; charset=utf-8")
 
     def _remember_cache(
         self, run: Run, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]

@@ -1,7 +1,8 @@
 """The run state machine: the one place that says which run state changes are legal.
 
 States are KFP's RuntimeState strings. Final states: SUCCEEDED, SKIPPED, FAILED, CANCELED.
-`:retry` moves a FAILED or CANCELED run back to PENDING; `:terminate` moves an active run to CANCELING.
+`:retry` moves a FAILED or CANCELED run back to PENDING; `:terminate` moves an active run to CANCELING (and
+leaves a run that is CANCELING or final as it is).
 """
 
 from __future__ import annotations

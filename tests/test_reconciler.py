@@ -19,6 +19,7 @@ from chalicelib.runtime import Runtime
 from chalicelib.services.experiments import create_experiment
 from chalicelib.services.runs import RunRequest, submit_run
 from chalicelib.spec import spec_from_struct
+from tests.support.launch_counting import counted_local_launches, repeated
 
 
 @dsl.component
@@ -116,6 +117,25 @@ def test_run_finishes_with_each_task_once_when_passes_die_between_writes(
     assert len(containers) == 6 and all(t.attempt == 1 for t in containers)
     totals = [t for t in containers if t.name == "total"]
     assert totals[0].parameters == {"Output": 2 + 3 + 4}
+
+
+def test_a_pass_never_relaunches_the_attempts_it_launched_itself(
+    package, tmp_path, unique, quiet_stack, app_runtime
+):
+    """The executor's status snapshot is taken before a pass launches anything, so the attempts the pass
+    launches are missing from it; they must not be mistaken for lost writes and launched again."""
+    settings, runs = app_runtime.settings, app_runtime.store.runs
+    marker = tmp_path / "marker.txt"
+    run_id = _submit(app_runtime, package, marker, unique)
+    reconciler = Reconciler(settings, app_runtime.store, LocalExecutor(tmp_path / "executor"))
+    deadline = time.monotonic() + 120
+    with counted_local_launches() as launches:
+        while runs.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
+            reconciler.run_pass([run_id])
+            time.sleep(0.05)
+    assert runs.get_run(run_id).state == "SUCCEEDED"
+    assert len(launches) == 6  # first, second, three loop iterations, total
+    assert repeated(launches) == {}
 
 
 def test_two_passes_at_once_execute_each_task_once(package, tmp_path, unique, quiet_stack, app_runtime):

@@ -2,7 +2,8 @@
 
 - `GET /apis/v2beta1/runs/{run_id}/nodes/{node_id}/artifacts/{artifact_name}:read` → `{"data": <base64>}`,
   where node_id is a task id (or its pod name) and artifact_name an output name of that task.
-- `GET /apis/v2beta1/runs/{run_id}/tasks/{task_id}/logs[?attempt=N]` → the task's log as text/plain.
+- `GET /apis/v2beta1/runs/{run_id}/tasks/{task_id}/logs[?attempt=N]` → the task's log as text/plain; while
+  the attempt runs, the copy the reconciler refreshes every few seconds (header `X-Log-State: live`).
 Errors use the upload handlers' `{error_message, error_details}` shape, as KFP's artifact handler does.
 """
 
@@ -22,7 +23,7 @@ from chalicelib.engine.model import TaskRecord
 from chalicelib.runtime import Runtime
 from chalicelib.services.runs import visible_run
 from chalicelib.store.errors import NotFound as StoreNotFound
-from chalicelib.store.object_keys import log_key
+from chalicelib.store.object_keys import live_log_key, log_key
 
 artifacts = Blueprint(__name__)
 
@@ -89,12 +90,19 @@ def read_task_log(run_id: str, task_id: str) -> chalice.Response:
     raw_attempt = query_params(artifacts.current_request).get("attempt") or str(max(record.attempt, 1))
     if not raw_attempt.isdigit():
         raise InvalidArgument(f"attempt must be a positive integer, got {raw_attempt!r}")
+    state = "final"
     try:
         text = current.store.objects.get_bytes(log_key(path_id(run_id), record.task_id, int(raw_attempt)))
-    except StoreNotFound as exc:
-        raise NotFound(f"no log stored yet for task {record.task_id} attempt {raw_attempt}") from exc
+    except StoreNotFound:
+        state = "live"
+        try:
+            text = current.store.objects.get_bytes(
+                live_log_key(path_id(run_id), record.task_id, int(raw_attempt))
+            )
+        except StoreNotFound as exc:
+            raise NotFound(f"no log stored yet for task {record.task_id} attempt {raw_attempt}") from exc
     return chalice.Response(
         body=text.decode("utf-8", "replace"),
         status_code=200,
-        headers={"Content-Type": "text/plain; charset=utf-8"},
+        headers={"Content-Type": "text/plain; charset=utf-8", "X-Log-State": state},
     )

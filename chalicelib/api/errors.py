@@ -124,7 +124,7 @@ def to_api_error(exc: Exception) -> ApiError:
     """Map any exception to the `ApiError` that describes it to the client.
 
     ApiError: itself. Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted,
-    LimitReached → ResourceExhausted. Service refusals: InvalidRequest → InvalidArgument, FailedPrecondition →
+    LimitReached → ResourceExhausted, PresignedUrlsUnsupported → FailedPrecondition. Service refusals: InvalidRequest → InvalidArgument, FailedPrecondition →
     FailedPrecondition, Refused → Aborted. SpecError (invalid package or parameters) → InvalidArgument. Chalice's own 400/404/409
     errors (e.g. "Error Parsing JSON" from `json_body`) keep their status. Anything else → Internal with a
     generic message (the caller logs the original).
@@ -139,6 +139,8 @@ def to_api_error(exc: Exception) -> ApiError:
         return Aborted(str(exc) or "Concurrent update, retry the request")
     if isinstance(exc, store_errors.LimitReached):
         return ResourceExhausted(str(exc))
+    if isinstance(exc, store_errors.PresignedUrlsUnsupported):
+        return FailedPrecondition(str(exc))
     if isinstance(exc, service_errors.InvalidRequest):
         return InvalidArgument(str(exc))
     if isinstance(exc, service_errors.FailedPrecondition):

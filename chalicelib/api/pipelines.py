@@ -14,7 +14,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import runtime
-from chalicelib.api.errors import InvalidArgument, NotFound
+from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge
 from chalicelib.api.listing import (
     PIPELINE_FIELDS,
     PIPELINE_VERSION_FIELDS,
@@ -123,26 +123,34 @@ def _uploaded_package(request: Any, current: Runtime) -> tuple[PipelinePackage, 
     settings = current.settings
     body = request.raw_body or b""
     if len(body) > settings.max_upload_bytes:
-        raise InvalidArgument(f"upload is {len(body)} bytes; the limit is {settings.max_upload_bytes}")
+        from chalicelib.api.package_uploads import oversize_upload_message
+
+        raise PayloadTooLarge(oversize_upload_message(len(body), settings.max_upload_bytes))
     upload = parse_upload(body, request.headers.get("content-type", ""))
     return load_package(upload.data, upload.filename, settings.max_upload_bytes), upload.data, upload.filename
 
 
-@pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
-@handled(upload_style=True)
-def upload_pipeline() -> dict:
-    request = pipelines.current_request
-    current = runtime.current()
-    params = query_params(request)
-    package, data, filename = _uploaded_package(request, current)
-    name = (
-        params.get("name") or params.get("display_name") or safe_basename(filename) or package.name
-    ).strip()
+def uploaded_pipeline_name(params: dict[str, str], filename: str, package: PipelinePackage | None) -> str:
+    """The name an upload gives its pipeline: ?name=, ?display_name=, the file name, the spec's name."""
+    name = params.get("name") or params.get("display_name") or safe_basename(filename)
+    return (name or (package.name if package else "")).strip()
+
+
+def create_uploaded_pipeline(
+    current: Runtime,
+    params: dict[str, str],
+    package: PipelinePackage,
+    data: bytes,
+    filename: str,
+    version_id: str = "",
+) -> Pipeline:
+    """A new pipeline and its first version from an uploaded package and the upload's query parameters."""
+    name = uploaded_pipeline_name(params, filename, package)
     if not name:
         raise InvalidArgument("pipeline name is empty: pass ?name= or upload a file with a name")
     tags = _tags(params)
     description = params.get("description") or ""
-    pipeline = pipeline_service.create_pipeline_with_version(
+    return pipeline_service.create_pipeline_with_version(
         current,
         name,
         params.get("display_name") or name,
@@ -156,31 +164,36 @@ def upload_pipeline() -> dict:
             description=description,
             code_source_url=params.get("code_source_url") or "",
             tags=tags,
+            version_id=version_id,
         ),
     )
-    return pipeline_to_api(pipeline)
 
 
-@pipelines.route(
-    "/apis/v2beta1/pipelines/upload_version", methods=["POST"], content_types=["multipart/form-data"]
-)
-@handled(upload_style=True)
-def upload_pipeline_version() -> dict:
-    request = pipelines.current_request
-    current = runtime.current()
-    params = query_params(request)
+def existing_upload_pipeline(current: Runtime, params: dict[str, str]) -> Pipeline:
+    """The pipeline `?pipelineid=` of a version upload, checked to exist."""
     pipeline_id = (params.get("pipelineid") or "").strip()
     if not pipeline_id:
         raise InvalidArgument("pipelineid is required to upload a pipeline version")
     try:
-        pipeline = current.store.catalog.get_pipeline(pipeline_id)
+        return current.store.catalog.get_pipeline(pipeline_id)
     except StoreNotFound as exc:
         raise InvalidArgument(f"pipeline {pipeline_id} does not exist") from exc
-    package, data, filename = _uploaded_package(request, current)
+
+
+def create_uploaded_version(
+    current: Runtime,
+    pipeline: Pipeline,
+    params: dict[str, str],
+    package: PipelinePackage,
+    data: bytes,
+    filename: str,
+    version_id: str = "",
+) -> PipelineVersion:
+    """A new version of `pipeline` from an uploaded package and the upload's query parameters."""
     name = (params.get("name") or params.get("display_name") or safe_basename(filename)).strip()
     if not name:
         raise InvalidArgument("pipeline version name is empty")
-    version = pipeline_service.create_version(
+    return pipeline_service.create_version(
         current,
         pipeline,
         VersionRequest(
@@ -191,9 +204,31 @@ def upload_pipeline_version() -> dict:
             description=params.get("description") or "",
             code_source_url=params.get("code_source_url") or "",
             tags=_tags(params),
+            version_id=version_id,
         ),
     )
-    return version_to_api(version)
+
+
+@pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
+@handled(upload_style=True)
+def upload_pipeline() -> dict:
+    request = pipelines.current_request
+    current = runtime.current()
+    package, data, filename = _uploaded_package(request, current)
+    return pipeline_to_api(create_uploaded_pipeline(current, query_params(request), package, data, filename))
+
+
+@pipelines.route(
+    "/apis/v2beta1/pipelines/upload_version", methods=["POST"], content_types=["multipart/form-data"]
+)
+@handled(upload_style=True)
+def upload_pipeline_version() -> dict:
+    request = pipelines.current_request
+    current = runtime.current()
+    params = query_params(request)
+    pipeline = existing_upload_pipeline(current, params)
+    package, data, filename = _uploaded_package(request, current)
+    return version_to_api(create_uploaded_version(current, pipeline, params, package, data, filename))
 
 
 # ---------------------------------------------------------------- pipelines

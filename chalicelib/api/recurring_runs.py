@@ -25,6 +25,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
+from chalicelib.platform_support import check_platform_support
 from chalicelib.services import recurring_runs as recurring_run_service
 from chalicelib.services.experiments import experiment_and_namespace
 from chalicelib.spec import validate_runtime_parameters
@@ -136,6 +137,7 @@ def create_recurring_run() -> dict:
     source = resolve_pipeline_source(current, body, "recurring_run")
     parameters, pipeline_root = runtime_config_of(body, "recurring_run")
     parameters = validate_runtime_parameters(source.package, parameters)
+    check_platform_support(source.package)
     created = recurring_run_service.create_recurring_run(
         current,
         recurring_run_service.RecurringRunRequest(

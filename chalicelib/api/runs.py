@@ -21,6 +21,7 @@ from chalicelib.api.request_helpers import (
 )
 from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
 from chalicelib.api.task_details import task_details
+from chalicelib.platform_support import check_platform_support
 from chalicelib.runtime import Runtime
 from chalicelib.services import runs as run_service
 from chalicelib.services.experiments import experiment_and_namespace
@@ -112,6 +113,7 @@ def create_run() -> dict:
     source = resolve_pipeline_source(current, body, "run")
     parameters, pipeline_root = runtime_config_of(body, "run")
     parameters = validate_runtime_parameters(source.package, parameters)
+    check_platform_support(source.package)
     plugins_input = body.get("plugins_input")
     if plugins_input is not None and not isinstance(plugins_input, dict):
         raise InvalidArgument("run.plugins_input must be an object")

@@ -1,8 +1,10 @@
 """Task records → KFP `run_details.task_details` (one entry per task instance, loop iterations included).
 
 Beyond KFP's fields, each entry carries `output_parameters` (the task's output parameter values by name; on the
-root task these are the pipeline's outputs) and each output artifact its `uri`, `name` and `metadata` — KFP
-keeps those in MLMD, which this backend does not run. kfp's generated client models ignore the extras."""
+root task these are the pipeline's outputs), each output artifact its `uri`, `name`, `type` (schema title) and
+`metadata` — KFP keeps those in MLMD, which this backend does not run — and `attempt` (the current attempt) with
+`attempts` (the earlier, retried attempts: number, start, end, error, exit code). kfp's generated client
+models ignore the extras."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.api.request_helpers import omit_empty
+from chalicelib.engine.attempts import ATTEMPT_HISTORY_KEY
 from chalicelib.engine.model import TaskRecord
 
 
@@ -45,6 +48,8 @@ def _detail(run_id: str, record: TaskRecord, child_ids: list[str]) -> dict[str, 
             "child_tasks": [{"task_id": child} for child in child_ids],
             "outputs": _outputs(record),
             "output_parameters": dict(record.parameters),
+            "attempt": record.attempt,
+            "attempts": list(record.data.get(ATTEMPT_HISTORY_KEY) or []),
         }
     )
 
@@ -54,7 +59,14 @@ def _outputs(record: TaskRecord) -> dict[str, Any]:
     return {
         name: {
             "artifacts": [
-                omit_empty({"uri": a.get("uri"), "name": a.get("name"), "metadata": a.get("metadata")})
+                omit_empty(
+                    {
+                        "uri": a.get("uri"),
+                        "name": a.get("name"),
+                        "type": (a.get("type") or {}).get("schemaTitle"),
+                        "metadata": a.get("metadata"),
+                    }
+                )
                 for a in artifacts
             ]
         }

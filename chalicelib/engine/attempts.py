@@ -22,6 +22,9 @@ LOST_ATTEMPTS_KEY = "lost_attempts"
 # A lost attempt (its process or pod vanished: a restarted stack, an evicted pod) is run again, whatever the
 # task's retry policy, this many times before the task fails.
 MAX_LOST_ATTEMPTS = 3
+# Ended attempts that were retried, oldest first: [{attempt, started_at, finished_at, error, exit_code,
+# retry_at}] (retry_at: when the next attempt became due, i.e. its start as far as the record knows).
+ATTEMPT_HISTORY_KEY = "attempts"
 
 
 def task_of_record(spec: Mapping[str, Any], record: TaskRecord) -> dict[str, Any]:
@@ -82,14 +85,23 @@ def finish_attempt(
     elapsed = now - parse_time(record.created_at) if record.created_at else datetime.timedelta(0)
     attempt = max(record.attempt, 1)
     if policy.allows_retry(attempt, elapsed):
+        # A retried attempt's start: the task's start for the first, else the time it became due.
+        started = record.started_at if attempt == 1 else (record.next_attempt_at or record.started_at)
+        ended = {"attempt": attempt, "started_at": started, "finished_at": stamp, "error": error}
+        due = format_time(now + policy.delay_after(attempt))
+        history = [
+            *record.data.get(ATTEMPT_HISTORY_KEY, []),
+            {**ended, "exit_code": exit_code, "retry_at": due},
+        ]
         return transition(
             record,
             TaskState.PENDING,
             now=stamp,
             attempt=attempt + 1,
-            next_attempt_at=format_time(now + policy.delay_after(attempt)),
+            next_attempt_at=due,
             error=error,
             exit_code=exit_code,
+            data={**record.data, ATTEMPT_HISTORY_KEY: history},
         )
     data = {**record.data, OWN_FAILURE_KEY: True}
     return transition(

@@ -9,11 +9,12 @@ artifact list; one artifact per iteration). Iteration i sees the loop task's inp
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.engine.errors import InputResolutionError
 from chalicelib.engine.inputs import ResolvedInputs
+from chalicelib.engine.loop_item_fields import item_field_values
 
 
 def _as_list(source: str, value: Any) -> list[Any]:
@@ -47,8 +48,12 @@ def _iterator(task: Mapping[str, Any]) -> Mapping[str, Any]:
     return task.get("artifactIterator") or task.get("parameterIterator") or {}
 
 
-def iteration_inputs(task: Mapping[str, Any], loop_inputs: ResolvedInputs, item: Any) -> ResolvedInputs:
-    """The raw inputs of one iteration: the loop's inputs plus the item input.
+def iteration_inputs(
+    task: Mapping[str, Any], loop_inputs: ResolvedInputs, item: Any, declared: Iterable[str] = ()
+) -> ResolvedInputs:
+    """The raw inputs of one iteration: the loop's inputs plus the item input, and the item's fields for the
+    loop component's `declared` `<itemInput>-subvar-<field>` inputs that received no value
+    (`loop_item_fields`).
 
     The items input stays too: the loop component declares it as a required input of every iteration.
     """
@@ -59,6 +64,7 @@ def iteration_inputs(task: Mapping[str, Any], loop_inputs: ResolvedInputs, item:
         artifacts[item_input] = [item]
     else:
         parameters[item_input] = item
+        parameters.update(item_field_values(item_input, declared, parameters, item))
     return ResolvedInputs(parameters, artifacts)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from chalicelib.engine.errors import ConditionError, InputResolutionError, SpecE
 from chalicelib.engine.importers import IMPORTER_OUTPUT, imported_artifact
 from chalicelib.engine.inputs import ResolvedInputs, declare_inputs, resolve_raw_inputs
 from chalicelib.engine.launches import build_launch
+from chalicelib.engine.loop_item_fields import item_channels_optional, loop_item_inputs
 from chalicelib.engine.loops import iteration_inputs, loop_items, parallelism_limit
 from chalicelib.engine.model import Cancel, Decisions, Launch, RunInput, TaskRecord
 from chalicelib.engine.outputs import COLLECTED_KEY, DagOutputs, collect_loop_outputs, resolve_dag_outputs
@@ -75,6 +77,15 @@ class _Pass:
     @property
     def stamp(self) -> str:
         return format_time(self.now)
+
+    @functools.cached_property
+    def item_inputs(self) -> frozenset[str]:
+        return loop_item_inputs(self.spec)
+
+    def dag_input_definitions(self, spec_component: Mapping[str, Any]) -> dict[str, Any]:
+        """A DAG component's input definitions, with the loop item channels that the compiler wires to
+        nowhere optional (`loop_item_fields`)."""
+        return item_channels_optional(spec_component.get("inputDefinitions"), self.item_inputs)
 
     def order(self, component_name: str, tasks: Mapping[str, Any]) -> list[str]:
         if component_name not in self.orders:
@@ -171,8 +182,9 @@ def _child_scope(parent: Scope, task: Mapping[str, Any], record: TaskRecord, inp
 def _iteration_scope(p: _Pass, parent: Scope, task: Mapping[str, Any], loop: TaskRecord, index: int) -> Scope:
     loop_component = pipeline_spec.component(p.spec, pipeline_spec.task_component_name(task))
     item = loop.data[LOOP_ITEMS_KEY][index]
-    raw = iteration_inputs(task, _stored_inputs(loop), item)
-    inputs = declare_inputs(loop_component.get("inputDefinitions"), raw, loop.name)
+    definitions = p.dag_input_definitions(loop_component)
+    raw = iteration_inputs(task, _stored_inputs(loop), item, definitions.get("parameters") or {})
+    inputs = declare_inputs(definitions, raw, loop.name)
     return Scope(
         node_id=iteration_task_id(loop.task_id, index),
         component_name=pipeline_spec.task_component_name(task),
@@ -306,7 +318,12 @@ def _admit(
             inputs = raw
         else:
             spec_component = pipeline_spec.component(p.spec, pipeline_spec.task_component_name(task))
-            inputs = declare_inputs(spec_component.get("inputDefinitions"), raw, key)
+            definitions = (
+                p.dag_input_definitions(spec_component)
+                if kind == "dag"
+                else spec_component.get("inputDefinitions")
+            )
+            inputs = declare_inputs(definitions, raw, key)
         condition = (task.get("triggerPolicy") or {}).get("condition")
         if condition and not evaluate_condition(condition, inputs.parameters):
             p.change(record, TaskState.SKIPPED, data={**record.data, SKIP_REASON_KEY: "condition is false"})

@@ -52,9 +52,15 @@ class AttemptStatus:
     finished_at: str = ""
 
 
+class LaunchRefused(ValueError):
+    """The executor cannot start this attempt as specified (nothing was started, and launching it again
+    would be refused again): the attempt fails with this message."""
+
+
 class Executor(Protocol):
     def launch(self, attempt: AttemptLaunch) -> str:
-        """Start the attempt unless it already exists; return its process/pod name."""
+        """Start the attempt unless it already exists; return its process/pod name. Raises LaunchRefused
+        when the attempt cannot be started as specified."""
 
     def poll(self, run_ids: Iterable[str]) -> list[AttemptStatus]:
         """Statuses of every known attempt of these runs (one list call per namespace for pods)."""

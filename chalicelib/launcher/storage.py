@@ -2,8 +2,10 @@
 
 Local URIs (absolute paths) need no copying: the URI is the path. `s3://` URIs are downloaded into (and
 uploaded from) the path KFP maps them to; boto3 is imported only then (it honours AWS_ENDPOINT_URL, so moto
-works). Other remote URIs (gs://, minio://, http://) cannot be fetched here: that is logged as an error and
-the command runs on, finding no file at the mapped path.
+works). `oci://` inputs are never fetched: the pod mounts the image at the mapped path (an image volume), and
+a task whose OCI data is not there fails before its command runs. Other remote URIs (gs://, minio://,
+http://) cannot be fetched here: that is logged as an error and the command runs on, finding no file at the
+mapped path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from chalicelib.launcher.artifact_paths import OCI_PREFIX
 from chalicelib.launcher.errors import LauncherError
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,12 @@ def fetch_input(uri: str, local_path: str) -> None:
     """Make an input artifact's data appear at `local_path` (a file or a directory tree)."""
     if uri.startswith(S3_PREFIX):
         _download(uri, Path(local_path))
+    elif uri.startswith(OCI_PREFIX):
+        if not Path(local_path).exists():
+            raise LauncherError(
+                f"input artifact {uri} is not mounted at {local_path}: oci:// artifacts need the Kubernetes "
+                "executor on a cluster with image volumes"
+            )
     elif "://" in uri:
         logger.error(
             "input artifact %s cannot be fetched: only local paths and s3:// URIs are readable here; "

@@ -7,6 +7,11 @@
 
 `up` runs in the foreground until Ctrl-C or SIGTERM (or SIGINT to the process alone), which stop everything it
 started. `reset` deletes everything the stack stored under the data directory.
+
+    kfps deploy --stage NAME --cluster EKS_NAME --namespace NS [...] [--dry-run]
+    kfps destroy --stage NAME [--delete-data]
+
+deploy/destroy live in `infra/` (deployment tooling, never in the Lambda package), imported only when used.
 """
 
 from __future__ import annotations
@@ -82,10 +87,23 @@ def _parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset", help="delete everything stored under the data directory")
     reset.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    for name, text in DEPLOY_COMMANDS.items():
+        commands.add_parser(name, help=text, add_help=False)
     return parser
 
 
+DEPLOY_COMMANDS = {
+    "deploy": "deploy a stage to AWS (kfps deploy --help)",
+    "destroy": "remove a stage from AWS (kfps destroy --help)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DEPLOY_COMMANDS:
+        from infra.cli import main as deploy_main
+
+        return deploy_main(argv)
     args = _parser().parse_args(argv)
     if args.command == "reset":
         return _reset(args.data_dir, args.yes)
@@ -143,6 +161,7 @@ def _banner(stack: LocalStack, moto_backed: bool) -> str:
         )
     return (
         f"KFP Serverless is up at {stack.url}\n"
+        f"  dashboard: {stack.url}/  (open it in a browser)\n"
         f"{storage}\n"
         f"  import kfp; client = kfp.Client(host={stack.url!r})\n\n"
         "Press Ctrl-C to stop.\n"

@@ -15,3 +15,7 @@ class InvalidPackage(SpecError):
 
 class InvalidParameters(SpecError):
     """Runtime parameters do not match the pipeline's root inputs (unknown, missing or wrong type)."""
+
+
+class UnsupportedPlatformFeature(SpecError):
+    """The platform spec asks for something no executor here can give a task (so the run is refused)."""

@@ -20,3 +20,7 @@ class ConcurrentUpdate(StoreError):
 
 class LimitReached(StoreError):
     """A conditional counter is full (a recurring run already has `max_concurrency` active runs)."""
+
+
+class PresignedUrlsUnsupported(StoreError):
+    """This object store cannot hand out presigned URLs (the embedded store's files)."""

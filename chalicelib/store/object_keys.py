@@ -6,7 +6,9 @@
   runs/<run_id>/tasks/<task_id>.json            a task record too large for its DynamoDB item
   runs/<run_id>/launches/<task_id>/<n>.json     the reconciler's write-ahead launch document of attempt n
   recurring-runs/<id>/spec.json                 a recurring run's spec snapshot
-  logs/<run_id>/<task_id>/<attempt>.log         task logs
+  logs/<run_id>/<task_id>/<attempt>.log         task logs (written when the attempt ends)
+  logs/<run_id>/<task_id>/<attempt>.live.log    the log so far of an attempt still running (for following)
+  uploads/<upload_id>/<file name>               a large package PUT with a presigned URL, until registered
 `pipelines/` is left to users: a package put there is registered by the upload trigger.
 """
 
@@ -41,3 +43,12 @@ def recurring_spec_key(recurring_run_id: str) -> str:
 
 def log_key(run_id: str, task_id: str, attempt: int) -> str:
     return f"logs/{run_id}/{task_id}/{attempt}.log"
+
+
+def live_log_key(run_id: str, task_id: str, attempt: int) -> str:
+    """A separate key, so a late copy of a running attempt's log can never overwrite its final log."""
+    return f"logs/{run_id}/{task_id}/{attempt}.live.log"
+
+
+def upload_prefix(upload_id: str) -> str:
+    return f"uploads/{upload_id}/"

@@ -171,6 +171,11 @@ class ObjectStore(Protocol):
     def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with `prefix`."""
 
+    def presigned_put_url(self, key: str, expires_seconds: int) -> str:
+        """A URL anyone holding it may PUT the object `key` to, for `expires_seconds` (signed with this
+        process's credentials: their s3:PutObject permission is what it grants). PresignedUrlsUnsupported
+        where there is no S3 behind the store."""
+
     def read_bucket_object(self, bucket: str, key: str, max_bytes: int) -> bytes:
         """At most `max_bytes` + 1 bytes of `s3://bucket/key` in any bucket the deployment can read (a
         `package_url`). NotFound, StoreError (unreadable, or no S3 behind this store)."""

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from tests.support.multipart import multipart_upload
+
 
 class Api:
     """A thin JSON layer over chalice.test.Client: the real app, in process, on the session's store."""
@@ -44,18 +46,8 @@ class Api:
         return self.call("DELETE", path)
 
     def upload(self, path: str, data: bytes, filename: str) -> tuple[int, Any]:
-        boundary = "testboundary1234"
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="uploadfile"; filename="{filename}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n"
-            ).encode()
-            + data
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        return self.call(
-            "POST", path, raw=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        )
+        body, content_type = multipart_upload(data, filename)
+        return self.call("POST", path, raw=body, headers={"Content-Type": content_type})
 
 
 @pytest.fixture(scope="session")

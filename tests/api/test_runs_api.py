@@ -3,8 +3,11 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pytest
 import yaml
 
+from chalicelib.store.records import moved_to
+from chalicelib.timestamps import now_text
 from tests.support.specs import HELLO
 
 SPEC = yaml.safe_load(HELLO)
@@ -120,6 +123,39 @@ def test_run_actions_are_state_transitions(api, unique):
     assert api.get(f"/runs/{rid}")[0] == 404
 
 
+@pytest.mark.parametrize("ended", ["SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"])
+def test_terminate_on_an_ended_run_is_200_and_changes_nothing(api, unique, quiet_stack, app_runtime, ended):
+    runs = app_runtime.store.runs
+    eid = _experiment(api, unique)
+    _, run = api.post("/runs", {"experiment_id": eid, "display_name": "ended", "pipeline_spec": SPEC})
+    rid = run["run_id"]
+    runs.update_run(moved_to(runs.get_run(rid), ended, now_text()))
+    _, before = api.get(f"/runs/{rid}")
+    version = runs.get_run(rid).version
+    assert api.post(f"/runs/{rid}:terminate", raw=b"") == (200, {})
+    _, after = api.get(f"/runs/{rid}")
+    assert after == before
+    assert after["state"] == ended and after["finished_at"]
+    assert [change["state"] for change in after["state_history"]] == ["PENDING", ended]
+    assert runs.get_run(rid).version == version  # nothing was written
+
+
+def test_terminate_twice_records_canceling_once(api, unique, quiet_stack):
+    eid = _experiment(api, unique)
+    _, run = api.post("/runs", {"experiment_id": eid, "display_name": "twice", "pipeline_spec": SPEC})
+    rid = run["run_id"]
+    assert api.post(f"/runs/{rid}:terminate", raw=b"") == (200, {})
+    _, canceling = api.get(f"/runs/{rid}")
+    assert canceling["state"] == "CANCELING"
+    assert api.post(f"/runs/{rid}:terminate", raw=b"") == (200, {})
+    assert api.get(f"/runs/{rid}")[1] == canceling
+
+
+def test_terminate_of_an_unknown_run_is_404(api):
+    status, body = api.post("/runs/no-such-run:terminate", raw=b"")
+    assert status == 404 and "no-such-run" in body["message"]
+
+
 def test_archiving_experiment_archives_its_runs_and_blocks_unarchive_of_run(api, unique):
     eid = _experiment(api, unique)
     _, run = api.post("/runs", {"experiment_id": eid, "display_name": "a", "pipeline_spec": SPEC})
@@ -193,3 +229,45 @@ def test_bad_recurring_runs_are_400(api, unique):
     assert status == 400 and "max_concurrency" in body["message"]
     _, listed = api.get(f"/recurringruns?experiment_id={eid}")
     assert listed == {}
+
+
+def _with_platform(executor_config: dict) -> dict:
+    platform = {
+        "platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-hello": executor_config}}}}
+    }
+    return {"pipeline_spec": SPEC, "platform_spec": platform}
+
+
+def test_platform_fields_no_pod_can_be_given_refuse_the_run_and_recurring_run(api, unique):
+    eid = _experiment(api, unique)
+    unsupported = _with_platform(
+        {"podResourceClaims": [{"resourceClaimTemplateName": "gpu"}], "nodeSelector": {"labels": {"a": "b"}}}
+    )
+    status, body = api.post(
+        "/runs", {"experiment_id": eid, "display_name": "claims", "pipeline_spec": unsupported}
+    )
+    assert status == 400, body
+    assert "exec-hello asks for podResourceClaims" in body["message"]
+    assert _runs_named(api, eid, "claims") == []
+    recurring = {
+        "display_name": "claims",
+        "experiment_id": eid,
+        "pipeline_spec": unsupported,
+        "trigger": {"cron_schedule": {"cron": "0 0 * * * *"}},
+    }
+    status, body = api.post("/recurringruns", recurring)
+    assert status == 400 and "podResourceClaims" in body["message"], body
+    assert api.get(f"/recurringruns?experiment_id={eid}")[1] == {}
+
+
+def test_platform_fields_that_are_mapped_are_accepted(api, unique, quiet_stack):
+    eid = _experiment(api, unique)
+    mapped = _with_platform(
+        {
+            "podAffinity": [{"matchPodLabels": {"app": "x"}, "topologyKey": "kubernetes.io/hostname"}],
+            "initContainers": [{"name": "warm", "image": "busybox"}],
+        }
+    )
+    status, run = api.post("/runs", {"experiment_id": eid, "display_name": "mapped", "pipeline_spec": mapped})
+    assert status == 200, run
+    assert api.post(f"/runs/{run['run_id']}:terminate", raw=b"") == (200, {})

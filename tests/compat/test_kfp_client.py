@@ -138,6 +138,31 @@ def test_archive_unarchive_delete_runs_and_experiments(kfp_client, package, uniq
     assert err.value.status == 404
 
 
+def test_terminate_archive_delete_cleans_up_a_finished_run(kfp_client, unique):
+    """The cleanup of KFP's own client tests (`terminate_run` → `archive_run` → `delete_run`) on a run that
+    has already finished: terminate is a no-op that keeps its state, history and finished time."""
+    experiment = kfp_client.create_experiment(f"cleanup-{unique}")
+    result = kfp_client.create_run_from_pipeline_func(
+        hello_pipeline, arguments={"name": "x"}, experiment_name=experiment.display_name
+    )
+    finished = kfp_client.wait_for_run_completion(result.run_id, timeout=120)
+    assert finished.state == "SUCCEEDED" and finished.finished_at
+    kfp_client.terminate_run(result.run_id)
+    after = kfp_client.get_run(result.run_id)
+    assert after.state == "SUCCEEDED"
+    assert after.finished_at == finished.finished_at
+    assert after.state_history == finished.state_history
+    kfp_client.archive_run(result.run_id)
+    assert kfp_client.get_run(result.run_id).storage_state == "ARCHIVED"
+    kfp_client.delete_run(result.run_id)
+    with pytest.raises(ApiException) as err:
+        kfp_client.get_run(result.run_id)
+    assert err.value.status == 404
+    with pytest.raises(ApiException) as err:
+        kfp_client.terminate_run(result.run_id)
+    assert err.value.status == 404
+
+
 @dsl.component
 def nap(seconds: int):
     import time
@@ -163,9 +188,8 @@ def test_terminate_cancels_a_running_run_and_retry_reruns_it(kfp_client):
     run = kfp_client.get_run(result.run_id)
     assert run.state == "CANCELED"
     assert [h.state for h in run.state_history][-2:] == ["CANCELING", "CANCELED"]
-    with pytest.raises(ApiException) as err:
-        kfp_client.terminate_run(result.run_id)
-    assert err.value.status == 400
+    kfp_client.terminate_run(result.run_id)  # already ended: changes nothing
+    assert kfp_client.get_run(result.run_id).to_dict() == run.to_dict()
     kfp_client.runs.run_service_retry_run(run_id=result.run_id)
     assert kfp_client.get_run(result.run_id).state in ("PENDING", "RUNNING")
     kfp_client.terminate_run(result.run_id)

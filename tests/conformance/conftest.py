@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.launch_counting import counted_local_launches, repeated
+
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
@@ -22,9 +24,13 @@ def executor_stack(request, local_stack, kfp_client, tmp_path_factory) -> Iterat
     """The module's runs on each executor in turn. Module scope, so pytest runs a module's tests on "local"
     first, then on "kubernetes": meanwhile the session's local reconcile loop is paused and the Kubernetes
     loop reconciles alone; at the end its active runs are terminated and awaited, the loop stopped, and the
-    local loop resumed, so the two loops never reconcile the same runs and later modules are unaffected."""
+    local loop resumed, so the two loops never reconcile the same runs and later modules are unaffected.
+    On either executor, the module fails if any attempt was launched twice (pod creates are counted by the
+    fake API server, local launches by `counted_local_launches`)."""
     if request.param == "local":
-        yield ExecutorStack("local", local_stack.url, kfp_client)
+        with counted_local_launches() as launches:
+            yield ExecutorStack("local", local_stack.url, kfp_client)
+        assert not repeated(launches), f"attempts launched more than once: {repeated(launches)}"
         return
     from tests.conftest import require_moto_backed_stack
     from tests.executors.k8s_fake.kubelet import mount_namespaces_available

@@ -56,7 +56,7 @@ class ExecutorStack:
         for run_id in run_store.active_run_ids():
             try:
                 self.client.terminate_run(run_id)
-            except ApiException:  # it ended meanwhile
+            except ApiException:  # deleted meanwhile
                 continue
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while run_store.active_run_ids() and time.monotonic() < deadline:

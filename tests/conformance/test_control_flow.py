@@ -12,7 +12,7 @@ import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 from local_reference import run_locally
-from run_waiting import tasks_by_name
+from run_waiting import DEFAULT_TIMEOUT, only_task, tasks_by_name
 from submitting import artifact_text, pipeline_outputs, states, submit
 
 component = functools.partial(dsl.component, base_image="python:3.11", install_kfp_package=False)
@@ -137,6 +137,21 @@ def loops_pipeline(n: int = 3) -> NamedTuple(
     return Outputs(raw_total.output, param_total.output, nested_total.output, pairs.output, texts.output)
 
 
+@dsl.pipeline(name="conformance-item-fields")
+def item_fields_pipeline(pairs: List[dict] = [{"label": "a", "size": 1}, {"label": "b", "size": 2}]):
+    """Dict item fields in f-strings, in a condition and an inner loop inside the loop, and in a loop inside an
+    exit handler: the compiler wires them to pipeline inputs that do not exist (kubeflow/pipelines #9366,
+    #13273)."""
+    with dsl.ExitHandler(echo(text="done")):
+        with dsl.ParallelFor(pairs) as pair:
+            described = echo(text=f"{pair.label}={pair.size}")
+            with dsl.If(pair.size > 1):
+                tag(prefix="big", value=f"{pair.label}")
+            with dsl.ParallelFor([1]) as inner:
+                tag(prefix="inner", value=f"{pair.label}{inner}")
+        concat(parts=dsl.Collected(described.output))
+
+
 @dsl.pipeline(name="conformance-make-datasets")
 def make_datasets(texts: List[str]) -> List[Dataset]:
     with dsl.ParallelFor(texts) as text:
@@ -181,7 +196,9 @@ def runs(executor_stack):
     ids["loops"] = submit(executor_stack.client, loops_pipeline, {"n": 4})
     ids["artifact-loop"] = submit(executor_stack.client, artifact_loop_pipeline)
     ids["nested"] = submit(executor_stack.client, nested_pipeline, {"value": "w"})
-    finished = executor_stack.wait_for_runs(ids.values())
+    ids["item-fields"] = submit(executor_stack.client, item_fields_pipeline)
+    # Seven runs at once: on the process kubelet of a loaded 2-core machine they take longer than one.
+    finished = executor_stack.wait_for_runs(ids.values(), timeout=2 * DEFAULT_TIMEOUT)
     return {key: finished[run_id] for key, run_id in ids.items()}
 
 
@@ -222,6 +239,19 @@ def test_loops_fan_out_and_collect(runs):
         "pairs": "a=1,b=2",
         "texts": "x,y",
     }
+
+
+def test_dict_item_fields_reach_fstrings_conditions_and_loops_in_exit_handlers(runs):
+    run = runs["item-fields"]
+    assert run["state"] == "SUCCEEDED", run.get("error")
+    assert only_task(run, "concat")["output_parameters"] == {"Output": "a=1,b=2"}
+    tags = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["tag"])
+    assert tags == ["big:b"]
+    inner = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["tag-2"])
+    assert inner == ["inner:a1", "inner:b1"]
+    described = sorted(task["output_parameters"]["Output"] for task in tasks_by_name(run)["echo-2"])
+    assert described == ["a=1", "b=2"]
+    assert only_task(run, "echo")["output_parameters"] == {"Output": "done"}
 
 
 def test_every_loop_iteration_is_a_task_detail_with_parent_and_children(runs):

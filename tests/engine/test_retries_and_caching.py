@@ -208,3 +208,29 @@ def test_run_retry_reevaluates_a_task_whose_inputs_failed_to_resolve():
     again = fake.run_to_end()
     assert again.outcome == first.outcome
     assert fake.record("root.show").attempt == 2 and not fake.launches
+
+
+def test_each_retried_attempt_is_kept_in_the_record_history():
+    spec = retrying_spec()
+    tasks = apply({}, plan(RUN, spec, None, {}, START).records)
+    started = dataclasses.replace(tasks["root.flaky"], started_at="2026-01-01T00:00:00Z")
+    record = finish_attempt(started, spec, False, {}, {}, "boom", 1, START + datetime.timedelta(seconds=2))
+    record = finish_attempt(record, spec, False, {}, {}, "bang", 3, START + datetime.timedelta(seconds=15))
+    assert record.data["attempts"] == [
+        {
+            "attempt": 1,
+            "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": "2026-01-01T00:00:02Z",
+            "error": "boom",
+            "exit_code": 1,
+            "retry_at": "2026-01-01T00:00:12Z",
+        },
+        {
+            "attempt": 2,
+            "started_at": "2026-01-01T00:00:12Z",
+            "finished_at": "2026-01-01T00:00:15Z",
+            "error": "bang",
+            "exit_code": 3,
+            "retry_at": "2026-01-01T00:00:45Z",
+        },
+    ]

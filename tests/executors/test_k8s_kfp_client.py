@@ -367,3 +367,70 @@ def test_workspace_claim_lives_as_long_as_the_run(kubernetes_stack, kfp_client, 
         == 1
     )
     assert (namespace, claim) not in kubernetes_stack.fake.objects["persistentvolumeclaims"]
+
+
+@dsl.container_component
+def read_flag(flag: dsl.OutputPath(str)):
+    return dsl.ContainerSpec(image="alpine:3.20", command=["sh", "-c", 'cp /work/flag "$0"', flag])
+
+
+@dsl.pipeline(name="k8s-init-container")
+def init_container_pipeline():
+    read_flag()
+
+
+@dsl.component
+def model_size(model: dsl.Input[dsl.Model]) -> int:
+    import os
+
+    return len(os.listdir(model.path))
+
+
+@dsl.pipeline(name="k8s-oci-model")
+def oci_model_pipeline():
+    imported = dsl.importer(artifact_uri="oci://registry.example.com/models/llm:v1", artifact_class=dsl.Model)
+    model_size(model=imported.output)
+
+
+def package_with_platform(tmp_path: Path, pipeline: Any, executors: dict[str, Any]) -> Path:
+    """The compiled pipeline plus a kubernetes platform spec document, as kfp-kubernetes writes it."""
+    import yaml
+    from kfp import compiler
+
+    path = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
+    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
+    path.write_text(path.read_text() + "---\n" + yaml.safe_dump(platform))
+    return path
+
+
+def test_platform_init_container_prepares_a_volume_the_task_reads(kubernetes_stack, kfp_client, tmp_path):
+    init = {
+        "name": "write-flag",
+        "image": "busybox:1.36",
+        "command": ["sh", "-c", "printf ready > /w/flag"],
+        "volumeMounts": [{"volumeName": "work", "mountPath": "/w"}],
+    }
+    executors = {
+        "exec-read-flag": {
+            "emptyDirMounts": [{"volumeName": "work", "mountPath": "/work"}],
+            "initContainers": [init],
+        }
+    }
+    run = run_package(kfp_client, package_with_platform(tmp_path, init_container_pipeline, executors))
+
+    assert run["state"] == "SUCCEEDED", run
+    assert task_records(run["run_id"])["read-flag"].parameters == {"flag": "ready"}
+    (pod,) = kubernetes_stack.pods_created_for(run["run_id"])
+    assert [c["name"] for c in pod["spec"]["initContainers"]] == ["kfp-prepare", "write-flag"]
+    assert set(attempts_per_pod(kubernetes_stack, run["run_id"]).values()) == {1}
+
+
+def test_oci_artifact_without_image_volumes_fails_the_task_without_a_pod(kubernetes_stack, run_to_end):
+    run = run_to_end(oci_model_pipeline)
+
+    assert run["state"] == "FAILED", run
+    consumer = task_records(run["run_id"])["model-size"]
+    assert consumer.state.value == "FAILED"
+    assert "cannot launch" in consumer.error and "KFPS_K8S_IMAGE_VOLUMES" in consumer.error
+    assert kubernetes_stack.pods_created_for(run["run_id"]) == []

@@ -477,3 +477,143 @@ def test_workspace_pvc_applies_the_spec_patch():
     assert manifest["spec"]["accessModes"] == ["ReadWriteMany"]
     assert manifest["spec"]["storageClassName"] == "efs"
     assert manifest["spec"]["resources"]["requests"]["storage"] == "10Gi"
+
+
+# -- pod affinity, init containers, OCI artifacts, unknown fields -------------------------------------------------
+def test_pod_affinity_and_anti_affinity_terms_required_and_preferred():
+    platform = {
+        "nodeAffinity": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}],
+        "podAffinity": [
+            {"matchPodLabels": {"app": "cache"}, "topologyKey": "kubernetes.io/hostname"},
+            {
+                "matchPodExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}],
+                "topologyKey": "topology.kubernetes.io/zone",
+                "namespaces": ["data"],
+                "matchNamespaceLabels": {"team": "ml"},
+                "weight": 40,
+            },
+            {"matchPodLabels": {"app": "train"}, "topologyKey": "kubernetes.io/hostname", "anti": True},
+        ],
+    }
+    affinity = pod_for(platform)["spec"]["affinity"]
+    assert affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert affinity["podAffinity"] == {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "kubernetes.io/hostname"}
+        ],
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {
+                "weight": 40,
+                "podAffinityTerm": {
+                    "labelSelector": {
+                        "matchExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}]
+                    },
+                    "namespaceSelector": {"matchLabels": {"team": "ml"}},
+                    "namespaces": ["data"],
+                    "topologyKey": "topology.kubernetes.io/zone",
+                },
+            }
+        ],
+    }
+    assert affinity["podAntiAffinity"] == {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "train"}}, "topologyKey": "kubernetes.io/hostname"}
+        ]
+    }
+
+
+def test_pod_affinity_without_topology_key_is_rejected():
+    with pytest.raises(PlatformSpecError, match=r"podAffinity\[0\]: topologyKey"):
+        build_pod(attempt({"podAffinity": [{"matchPodLabels": {"app": "x"}}]}), settings())
+
+
+def init_containers_platform(**overrides: Any) -> dict[str, Any]:
+    """What kfp-kubernetes' `add_init_container` writes (two of them), over an emptyDir and a PVC mount."""
+    fetch = {
+        "name": "fetch",
+        "image": "busybox:1.36",
+        "command": ["sh", "-c"],
+        "args": ["echo ready > /work/flag"],
+        "env": [{"name": "MODE", "value": "fast"}],
+        "volumeMounts": [
+            {"volumeName": "work", "mountPath": "/work"},
+            {"volumeName": "data", "mountPath": "/d"},
+        ],
+        "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "64Mi"}},
+        **overrides,
+    }
+    proxy = {"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}
+    return {
+        "emptyDirMounts": [{"volumeName": "work", "mountPath": "/work"}],
+        "pvcMount": [{"pvcNameParameter": {"runtimeValue": {"constant": "data"}}, "mountPath": "/data"}],
+        "initContainers": [fetch, proxy],
+    }
+
+
+def test_init_containers_run_after_prepare_hardened_with_the_pods_volumes():
+    pod = pod_for(init_containers_platform())
+    prepare, fetch, proxy = pod["spec"]["initContainers"]
+    assert prepare["name"] == "kfp-prepare"
+    assert fetch["image"] == "busybox:1.36"
+    assert fetch["command"] == ["sh", "-c"] and fetch["args"] == ["echo ready > /work/flag"]
+    assert fetch["env"] == [{"name": "MODE", "value": "fast"}]
+    assert fetch["resources"] == {"requests": {"cpu": "100m"}, "limits": {"memory": "64Mi"}}
+    assert fetch["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    main_mounts = mounts_by_path(main_container(pod))
+    assert {m["mountPath"]: m["name"] for m in fetch["volumeMounts"]} == {
+        "/work": main_mounts["/work"]["name"],
+        "/d": main_mounts["/data"]["name"],  # the PVC is named by its claim, as KFP names the volume
+    }
+    assert proxy["restartPolicy"] == "Always"  # a native sidecar
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"name": "main"}, "already taken"),
+        ({"name": "kfp-launcher"}, "already taken"),
+        ({"name": "proxy"}, "already taken"),
+        ({"image": ""}, "image is required"),
+        ({"volumeMounts": [{"volumeName": "nowhere", "mountPath": "/x"}]}, "'nowhere'"),
+        ({"volumeMounts": [{"volumeName": "work", "mountPath": "rel"}]}, "absolute"),
+        ({"restartPolicy": "OnFailure"}, "restartPolicy"),
+        ({"env": [{"value": "x"}]}, "no name"),
+    ],
+)
+def test_bad_init_containers_are_rejected(overrides, words):
+    with pytest.raises(PlatformSpecError, match=words):
+        build_pod(attempt(init_containers_platform(**overrides)), settings())
+
+
+def test_unsupported_platform_fields_are_rejected_not_ignored():
+    platform = {
+        "podResourceClaims": [{"resourceClaimTemplateName": "gpu"}],
+        "nodeSelector": {"labels": {"a": "b"}},
+    }
+    with pytest.raises(PlatformSpecError, match="unsupported kubernetes platform field.*podResourceClaims"):
+        build_pod(attempt(platform), settings())
+
+
+def oci_model(uri: str = "oci://registry.example.com/models/llm:v1") -> dict[str, Any]:
+    return {"uri": uri, "name": "model", "type": {"schemaTitle": "system.Model"}, "metadata": {}}
+
+
+def test_oci_input_artifacts_are_image_volumes_at_their_kfp_paths():
+    artifacts = {"model": [oci_model()], "again": [oci_model()], "data": [{"uri": "s3://b/k", "name": "d"}]}
+    pod = validate_manifest(build_pod(attempt(artifacts=artifacts), settings(image_volumes=True)))
+    (oci,) = [v for v in pod["spec"]["volumes"] if "image" in v]
+    assert oci["image"] == {"reference": "registry.example.com/models/llm:v1", "pullPolicy": "IfNotPresent"}
+    path = "/oci/registry.example.com_models_llm:v1"  # the model's data is the image's /models below it
+    for container in (main_container(pod), pod["spec"]["initContainers"][0]):
+        assert mounts_by_path(container)[path] == {"name": oci["name"], "mountPath": path, "readOnly": True}
+
+
+def test_oci_input_artifacts_are_refused_without_image_volumes():
+    with pytest.raises(
+        ValueError, match="model.*oci://registry.example.com/models/llm:v1.*KFPS_K8S_IMAGE_VOLUMES"
+    ):
+        build_pod(attempt(artifacts={"model": [oci_model()]}), settings())

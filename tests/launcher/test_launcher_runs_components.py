@@ -164,6 +164,36 @@ def test_remote_input_uri_in_local_mode_is_logged_not_a_crash(tmp_path: Path):
     )
 
 
+def oci_spec(tmp_path: Path):
+    artifact = {
+        "name": "m",
+        "uri": "oci://registry.example.com/m:v1",
+        "type": {"schemaTitle": "system.Artifact"},
+    }
+    return task_spec_from_ir(
+        compile_component(uri_only, tmp_path),
+        str(tmp_path / "root"),
+        {},
+        {"art": [{**artifact, "metadata": {}}]},
+    )
+
+
+def test_oci_input_that_is_not_mounted_fails_the_task_before_its_command(tmp_path: Path):
+    result = run_launcher(oci_spec(tmp_path), tmp_path / "work", "--mount-root", str(tmp_path / "mnt"))
+
+    assert result.exit_code != 0 and result.parameters == {}
+    assert "oci://registry.example.com/m:v1 is not mounted" in result.error
+
+
+def test_oci_input_mounted_at_its_kfp_path_is_used_in_place(tmp_path: Path):
+    (tmp_path / "mnt" / "oci" / "registry.example.com_m:v1").mkdir(parents=True)
+
+    result = run_launcher(oci_spec(tmp_path), tmp_path / "work", "--mount-root", str(tmp_path / "mnt"))
+
+    assert result.exit_code == 0, result.error
+    assert result.parameters == {"Output": "oci://registry.example.com/m:v1"}
+
+
 @dsl.component(base_image="python:3.11")
 def task_uri() -> str:
     return dsl.get_uri("extra")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from chalicelib.executors.protocol import LaunchRefused
+
 
 class KubernetesExecutorError(Exception):
     """Base class of the executor's errors."""
 
 
-class LaunchRejected(KubernetesExecutorError, ValueError):
+class LaunchRejected(KubernetesExecutorError, LaunchRefused):
     """The attempt cannot become a pod (bad resources, platform spec, or a field the deployment forbids)."""
 
 

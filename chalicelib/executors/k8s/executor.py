@@ -28,6 +28,7 @@ from typing import Any
 from chalicelib.executors.k8s import names
 from chalicelib.executors.k8s.errors import KubernetesApiError, LaunchRejected
 from chalicelib.executors.k8s.manifest import COLLECT_CONTAINER, MAIN_CONTAINER, PREPARE_CONTAINER, build_pod
+from chalicelib.executors.k8s.oci_artifacts import OciArtifactError
 from chalicelib.executors.k8s.platform_config import PlatformSpecError
 from chalicelib.executors.k8s.pod_status import PodIdentity, PodVerdict, pod_identity, pod_verdict
 from chalicelib.executors.k8s.pvc import PvcSpecError, create_pvc_manifest, workspace_pvc_manifest
@@ -120,7 +121,7 @@ class KubernetesExecutor:
         spec = attempt.spec
         try:
             pod = build_pod(attempt, self._settings)
-        except (PlatformSpecError, ResourceSpecError) as error:
+        except (PlatformSpecError, ResourceSpecError, OciArtifactError) as error:
             raise LaunchRejected(f"task {spec.task_name!r}: {error}") from error
         name = pod["metadata"]["name"]
         self._put(names.task_key(spec.run_id, spec.task_id, spec.attempt), spec.to_json(), "application/json")

@@ -11,7 +11,9 @@ Layout of the pod (restartPolicy Never; a retry is a new pod with attempt + 1):
   (outputs and metadata uploaded to S3, TaskResult written to `s3://<bucket>/runs/<run>/tasks/<task>/<n>/result.json`).
 
 Artifacts are exchanged through emptyDirs at KFP's local paths (`/s3`, `/minio`, `/gcs`) mounted in all three
-containers, so the user command reads and writes `{{$.inputs/outputs.artifacts[...].path}}` directly.
+containers, so the user command reads and writes `{{$.inputs/outputs.artifacts[...].path}}` directly; `oci://`
+inputs are image volumes at `/oci/...` (`oci_artifacts`). Init containers from the platform config run after
+`kfp-prepare`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.executors.k8s import names
+from chalicelib.executors.k8s.oci_artifacts import oci_volumes
 from chalicelib.executors.k8s.platform_config import platform_parts, uses_workspace
 from chalicelib.executors.k8s.resources import container_resources, resolve_parameter_placeholders
 from chalicelib.executors.k8s.settings import KubernetesSettings
@@ -65,7 +68,8 @@ def _launcher_container(
 
 
 def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str, Any]:
-    """The Pod manifest for `attempt`; raises `PlatformSpecError` / `ResourceSpecError` on bad specs."""
+    """The Pod manifest for `attempt`; raises `PlatformSpecError` / `ResourceSpecError` on bad specs and
+    `OciArtifactError` for `oci://` inputs the cluster cannot mount."""
     spec = attempt.spec
     container = spec.container
     parts = platform_parts(
@@ -75,6 +79,7 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
         needs_workspace=uses_workspace(spec.parameters, spec.artifacts),
         allow_privileged=settings.allow_privileged,
     )
+    oci = oci_volumes(spec.artifacts, settings.image_volumes)
     name = names.pod_name(spec.run_id, spec.task_id, spec.attempt)
     result = result_uri(settings, spec.run_id, spec.task_id, spec.attempt)
     labels = {**parts.labels, **names.pod_labels(spec.run_id, spec.task_id, spec.attempt, spec.pipeline_name)}
@@ -103,7 +108,7 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
         "image": resolve_parameter_placeholders(container["image"], spec.parameters),
         "command": ["/bin/sh", f"{LAUNCHER_DIR}/run.sh"],
         "env": env,
-        "volumeMounts": _shared_mounts() + list(parts.mounts),
+        "volumeMounts": _shared_mounts() + list(parts.mounts) + list(oci.mounts),
     }
     resources = container_resources(container.get("resources"), spec.parameters)
     if resources:
@@ -121,14 +126,16 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
     )
     for launcher in (prepare, collect):
         launcher["volumeMounts"] = _shared_mounts() + workspace_mounts
+    prepare["volumeMounts"] += list(oci.mounts)  # it checks that the OCI data is there
 
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
-        "initContainers": [prepare],
+        "initContainers": [prepare, *parts.init_containers],
         "containers": [main, collect],
         "volumes": [{"name": LAUNCHER_VOLUME, "emptyDir": {}}]
         + [{"name": volume, "emptyDir": {}} for volume in ARTIFACT_ROOTS]
-        + list(parts.volumes),
+        + list(parts.volumes)
+        + list(oci.volumes),
     }
     service_account = attempt.service_account or settings.service_account
     if service_account:

@@ -10,7 +10,12 @@ InputParameterSpec resolved here against the task's resolved inputs (`TaskSpec.p
   (the engine puts upstream outputs there; it may also rewrite the spec to a `runtimeValue.constant`).
 
 An optional feature whose name resolves to nothing is left out (as the KFP backend does); a required one is
-a `PlatformSpecError`. The run's workspace claim (`pipelineConfig.workspace`, passed as
+a `PlatformSpecError`, and so is any field this module does not map (`unsupported_fields`): a task never runs
+without something it asked for. Init containers run after `kfp-prepare`, hardened like the KFP backend's
+(no privilege escalation, all capabilities dropped, RuntimeDefault seccomp); they may mount the volumes the
+other fields define, named as KFP names them (the PVC, secret or config map name, or the `volumeName`).
+Pod affinity terms become `podAffinity` / `podAntiAffinity` (`anti`), preferred when they have a `weight`.
+The run's workspace claim (`pipelineConfig.workspace`, passed as
 `platform['pipelineConfig']`) is mounted at /kfp-workspace when the task refers to the workspace.
 """
 
@@ -18,13 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.executors.k8s.names import workspace_pvc_name
-
-logger = logging.getLogger(__name__)
 
 WORKSPACE_PATH = "/kfp-workspace"
 HOST_NAMESPACE_FIELDS = ("hostNetwork", "hostPID", "hostIPC")
@@ -38,6 +40,8 @@ KNOWN_FIELDS = frozenset(
         "imagePullSecret",
         "nodeSelector",
         "nodeAffinity",
+        "podAffinity",
+        "initContainers",
         "tolerations",
         "fieldPathAsEnv",
         "podMetadata",
@@ -51,6 +55,13 @@ KNOWN_FIELDS = frozenset(
         *HOST_NAMESPACE_FIELDS,
     }
 )
+# Names of the pod's own containers (and KFP's reserved launcher name), which init containers may not take.
+RESERVED_CONTAINER_NAMES = frozenset({"kfp-prepare", "main", "kfp-collect", "kfp-launcher"})
+HARDENED_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 class PlatformSpecError(ValueError):
@@ -74,6 +85,12 @@ class PlatformParts:
     active_deadline_seconds: int | None = None
     security_context: dict[str, Any] = dataclasses.field(default_factory=dict)
     host_namespaces: dict[str, bool] = dataclasses.field(default_factory=dict)
+    init_containers: tuple[dict[str, Any], ...] = ()
+
+
+def unsupported_fields(platform: Mapping[str, Any] | None) -> list[str]:
+    """The fields of one kfp-kubernetes executor config that no pod part is made from, sorted."""
+    return sorted(set(platform or {}) - KNOWN_FIELDS)
 
 
 def resolve_parameter(spec: Mapping[str, Any] | None, parameters: Mapping[str, Any]) -> Any:
@@ -188,6 +205,112 @@ def _node_affinity(entries: Any, parameters: Mapping[str, Any]) -> dict[str, Any
     return {"nodeAffinity": affinity} if affinity else {}
 
 
+def _label_selector(labels: Any, expressions: Any) -> dict[str, Any]:
+    return _compact(
+        {
+            "matchLabels": {str(k): str(v) for k, v in (labels or {}).items()},
+            "matchExpressions": _selector_requirements(expressions or []),
+        }
+    )
+
+
+def _pod_affinity(entries: Any) -> dict[str, Any]:
+    """`podAffinity` terms → `podAffinity` / `podAntiAffinity` (`anti`), preferred when weighted."""
+    kinds: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for i, entry in enumerate(entries or []):
+        topology_key = entry.get("topologyKey")
+        if not topology_key:
+            raise PlatformSpecError(f"podAffinity[{i}]: topologyKey is required")
+        term = _compact(
+            {
+                "labelSelector": _label_selector(
+                    entry.get("matchPodLabels"), entry.get("matchPodExpressions")
+                ),
+                "namespaceSelector": _label_selector(
+                    entry.get("matchNamespaceLabels"), entry.get("matchNamespaceExpressions")
+                ),
+                "namespaces": [str(n) for n in entry.get("namespaces") or []],
+                "topologyKey": str(topology_key),
+            }
+        )
+        kind = kinds.setdefault("podAntiAffinity" if entry.get("anti") else "podAffinity", {})
+        if entry.get("weight"):
+            weighted = {"weight": int(entry["weight"]), "podAffinityTerm": term}
+            kind.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(weighted)
+        else:
+            kind.setdefault("requiredDuringSchedulingIgnoredDuringExecution", []).append(term)
+    return kinds
+
+
+def _resource_list(entry: Mapping[str, Any], what: str) -> dict[str, str]:
+    quantities = entry or {}
+    for name, quantity in quantities.items():
+        if not name or not isinstance(quantity, str | int | float) or quantity in ("", None):
+            raise PlatformSpecError(f"{what}: resource {name!r} needs a quantity, got {quantity!r}")
+    return {str(name): str(quantity) for name, quantity in quantities.items()}
+
+
+def _init_containers(entries: Any, volume_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """`initContainers` → pod init containers; `volume_names` maps KFP's volume names to this pod's."""
+    containers: list[dict[str, Any]] = []
+    taken = set(RESERVED_CONTAINER_NAMES)
+    for i, entry in enumerate(entries or []):
+        name = entry.get("name") or ""
+        what = f"initContainers[{i}] {name!r}"
+        if not name:
+            raise PlatformSpecError(f"initContainers[{i}]: name is required")
+        if name in taken:
+            raise PlatformSpecError(f"{what}: the name is already taken by another container of the pod")
+        taken.add(name)
+        if not entry.get("image"):
+            raise PlatformSpecError(f"{what}: image is required")
+        container: dict[str, Any] = {
+            "name": name,
+            "image": str(entry["image"]),
+            "securityContext": json.loads(json.dumps(HARDENED_SECURITY_CONTEXT)),
+        }
+        for field in ("command", "args"):
+            if entry.get(field):
+                container[field] = [str(item) for item in entry[field]]
+        env = []
+        for variable in entry.get("env") or []:
+            if not variable.get("name"):
+                raise PlatformSpecError(f"{what}: an environment variable has no name")
+            env.append({"name": str(variable["name"]), "value": str(variable.get("value", ""))})
+        if env:
+            container["env"] = env
+        mounts = []
+        for mount in entry.get("volumeMounts") or []:
+            volume, path = mount.get("volumeName") or "", mount.get("mountPath") or ""
+            if volume not in volume_names:
+                known = ", ".join(sorted(volume_names)) or "none"
+                raise PlatformSpecError(
+                    f"{what}: mounts volume {volume!r}, which no other platform field defines (defined: {known})"
+                )
+            if not path.startswith("/"):
+                raise PlatformSpecError(
+                    f"{what}: volume {volume!r} needs an absolute mount path, got {path!r}"
+                )
+            mounts.append({"name": volume_names[volume], "mountPath": path})
+        if mounts:
+            container["volumeMounts"] = mounts
+        restart_policy = entry.get("restartPolicy")
+        if restart_policy:
+            if restart_policy != "Always":
+                raise PlatformSpecError(f"{what}: restartPolicy must be 'Always', got {restart_policy!r}")
+            container["restartPolicy"] = "Always"
+        resources = _compact(
+            {
+                "requests": _resource_list((entry.get("resources") or {}).get("requests"), what),
+                "limits": _resource_list((entry.get("resources") or {}).get("limits"), what),
+            }
+        )
+        if resources:
+            container["resources"] = resources
+        containers.append(container)
+    return containers
+
+
 def _node_selector(entry: Mapping[str, Any] | None, parameters: Mapping[str, Any]) -> dict[str, str]:
     if not entry:
         return {}
@@ -216,9 +339,9 @@ def platform_parts(
 ) -> PlatformParts:
     """Translate one kfp-kubernetes executor config; raises `PlatformSpecError` on bad or forbidden input."""
     platform = platform or {}
-    unknown = sorted(set(platform) - KNOWN_FIELDS)
+    unknown = unsupported_fields(platform)
     if unknown:
-        logger.warning("ignoring unsupported kubernetes platform fields: %s", ", ".join(unknown))
+        raise PlatformSpecError(f"unsupported kubernetes platform field(s): {', '.join(unknown)}")
 
     env = _key_env(platform.get("secretAsEnv"), "secretAsEnv", "secretKeyRef", "secretKey", parameters)
     env += _key_env(
@@ -229,16 +352,20 @@ def platform_parts(
 
     volumes: list[dict[str, Any]] = []
     mounts: list[dict[str, Any]] = []
+    kfp_volume_names: dict[str, str] = {}  # the name KFP's backend gives a volume → its name in this pod
 
-    def add(volume_name: str, source: dict[str, Any], mount: dict[str, Any]) -> None:
-        volumes.append({"name": volume_name, **source})
+    def add(volume_name: str, source: dict[str, Any], mount: dict[str, Any], kfp_name: str = "") -> None:
+        if not any(volume["name"] == volume_name for volume in volumes):
+            volumes.append({"name": volume_name, **source})
         mounts.append({"name": volume_name, **_compact(mount)})
+        kfp_volume_names.setdefault(kfp_name or volume_name, volume_name)
 
     for i, entry in enumerate(platform.get("secretAsVolume") or []):
         name = _name(entry, "secretName", parameters, "secretAsVolume")
         if name is not None:
             secret = {"secretName": name, "optional": bool(entry.get("optional", False))}
-            add(f"kfp-secret-{i}", {"secret": secret}, {"mountPath": entry["mountPath"], "readOnly": True})
+            mount = {"mountPath": entry["mountPath"], "readOnly": True}
+            add(f"kfp-secret-{i}", {"secret": secret}, mount, kfp_name=name)
     for i, entry in enumerate(platform.get("configMapAsVolume") or []):
         name = _name(entry, "configMapName", parameters, "configMapAsVolume")
         if name is not None:
@@ -247,6 +374,7 @@ def platform_parts(
                 f"kfp-configmap-{i}",
                 {"configMap": config_map},
                 {"mountPath": entry["mountPath"], "readOnly": True},
+                kfp_name=name,
             )
     for i, entry in enumerate(platform.get("pvcMount") or []):
         claim = resolve_parameter(entry.get("pvcNameParameter"), parameters) or resolve_parameter(
@@ -258,6 +386,7 @@ def platform_parts(
             f"kfp-pvc-{i}",
             {"persistentVolumeClaim": {"claimName": claim}},
             {"mountPath": entry["mountPath"], "subPath": entry.get("subPath")},
+            kfp_name=claim,
         )
     for entry in platform.get("emptyDirMounts") or []:
         empty_dir = _compact({"medium": entry.get("medium"), "sizeLimit": entry.get("sizeLimit")})
@@ -314,7 +443,10 @@ def platform_parts(
         volumes=tuple(volumes),
         mounts=tuple(mounts),
         node_selector=_node_selector(platform.get("nodeSelector"), parameters),
-        affinity=_node_affinity(platform.get("nodeAffinity"), parameters),
+        affinity={
+            **_node_affinity(platform.get("nodeAffinity"), parameters),
+            **_pod_affinity(platform.get("podAffinity")),
+        },
         tolerations=tuple(_tolerations(platform.get("tolerations"), parameters)),
         image_pull_secrets=tuple(image_pull_secrets),
         labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
@@ -323,4 +455,5 @@ def platform_parts(
         active_deadline_seconds=int(deadline) if deadline else None,
         security_context=security_context,
         host_namespaces=host_namespaces,
+        init_containers=tuple(_init_containers(platform.get("initContainers"), kfp_volume_names)),
     )

@@ -26,6 +26,8 @@ class KubernetesSettings:
     pending_grace_seconds: how long image pull errors or an unschedulable pod are tolerated before FAILED.
     collect_grace_seconds: how long after the main container ended the collect container may still run.
     allow_privileged: whether platform specs may ask for privileged containers / host namespaces.
+    image_volumes: whether the cluster mounts images as volumes (the ImageVolume feature), which `oci://`
+        input artifacts need (`oci_artifacts.py`); without it a task with such inputs is refused.
     cluster_name / kubeconfig / kube_context / in_cluster: how to reach the API server (see `client.py`).
     launcher_env: extra environment of the launcher containers (`KFPS_K8S_LAUNCHER_ENV`, a JSON object), e.g.
         the S3 endpoint and static credentials of an S3-compatible store (the local stack's moto) when the
@@ -42,6 +44,7 @@ class KubernetesSettings:
     pending_grace_seconds: float = 300.0
     collect_grace_seconds: float = 300.0
     allow_privileged: bool = False
+    image_volumes: bool = False
     launcher_cpu_request: str = "50m"
     launcher_memory_request: str = "128Mi"
     cluster_name: str = ""
@@ -81,6 +84,7 @@ class KubernetesSettings:
             pending_grace_seconds=float(text("KFPS_K8S_PENDING_GRACE_SECONDS", "300")),
             collect_grace_seconds=float(text("KFPS_K8S_COLLECT_GRACE_SECONDS", "300")),
             allow_privileged=env.get("KFPS_K8S_ALLOW_PRIVILEGED", "").lower() in ("1", "true", "yes"),
+            image_volumes=env.get("KFPS_K8S_IMAGE_VOLUMES", "").lower() in ("1", "true", "yes"),
             cluster_name=env.get("KFPS_EKS_CLUSTER", ""),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "")),
             kubeconfig=env.get("KFPS_KUBECONFIG", "") or env.get("KUBECONFIG", ""),

@@ -78,6 +78,15 @@ class S3ObjectStore(ObjectStore):
         except Exception as exc:
             raise StoreError(f"cannot list s3://{self.bucket}/{prefix}: {exc}") from exc
 
+    def presigned_put_url(self, key: str, expires_seconds: int) -> str:
+        try:
+            presigner = aws_client("s3", self._access, signature_version="s3v4")
+            return presigner.generate_presigned_url(
+                "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot sign a PUT of s3://{self.bucket}/{key}: {exc}") from exc
+
     def read_bucket_object(self, bucket: str, key: str, max_bytes: int) -> bytes:
         return self._get({"Bucket": bucket, "Key": key}, f"s3://{bucket}/{key}", max_bytes)
 

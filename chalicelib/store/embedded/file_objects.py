@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from chalicelib.store.errors import NotFound, StoreError
+from chalicelib.store.errors import NotFound, PresignedUrlsUnsupported, StoreError
 from chalicelib.store.protocols import ObjectStore
 from chalicelib.store.records import ObjectInfo
 from chalicelib.timestamps import format_epoch
@@ -143,6 +143,12 @@ class FileObjectStore(ObjectStore):
         with self._etags_lock:
             self._etags[key] = (mtime_ns, size, etag)
         return etag
+
+    def presigned_put_url(self, key: str, expires_seconds: int) -> str:
+        raise PresignedUrlsUnsupported(
+            "presigned uploads need S3 (the cloud, or `kfps up --aws`); the embedded store takes large packages "
+            "through /apis/v2beta1/pipelines/upload directly"
+        )
 
     def read_bucket_object(self, bucket: str, key: str, max_bytes: int) -> bytes:
         raise StoreError(

@@ -4,12 +4,15 @@ Serves core/v1 pods (create / get / list with label selectors / delete / log) an
 (create / get / list / delete), `GET /version`, and 409/404 `Status` bodies shaped like the real API server's
 (aws-stack.md §5). Every request's method, path and Authorization header is recorded in `requests`.
 
+Every create is counted per object in `create_attempts` (refused 409 duplicates included).
+
 Test hooks: `set_status` / `update_status` (what a kubelet would report), `set_log`, `add_secret`,
 `on_create` / `on_delete` callbacks (the process kubelet subscribes to them).
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import datetime as dt
@@ -98,6 +101,7 @@ class FakeKube:
         self.logs: dict[tuple[str, str, str], str | Callable[[], str]] = {}
         self.secrets: dict[PodKey, dict[str, str]] = {}
         self.requests: list[RecordedRequest] = []
+        self.create_attempts: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.on_create: list[Callable[[dict[str, Any]], None]] = []
         self.on_delete: list[Callable[[dict[str, Any]], None]] = []
         self._versions = itertools.count(1)
@@ -121,6 +125,15 @@ class FakeKube:
             self._server.server_close()
 
     # -- state -------------------------------------------------------------------------------------------------
+    def repeated_creates(self, kind: str = "pods") -> dict[tuple[str, str], int]:
+        """(namespace, name) → how many times an object of `kind` was POSTed, for those POSTed more than once."""
+        with self.lock:
+            return {
+                (namespace, name): count
+                for (created_kind, namespace, name), count in self.create_attempts.items()
+                if created_kind == kind and count > 1
+            }
+
     def pods(self, namespace: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [
@@ -138,6 +151,7 @@ class FakeKube:
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         name = meta.get("name", "")
         with self.lock:
+            self.create_attempts[(kind, namespace, name)] += 1
             if (namespace, name) in self.objects[kind]:
                 message = f'{kind} "{name}" already exists'
                 return 409, status_body(409, "AlreadyExists", message, name, kind)

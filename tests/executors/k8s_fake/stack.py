@@ -93,7 +93,7 @@ def pod_environment(home: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStack]:
     """Start the fake cluster and a reconcile loop with the Kubernetes executor against it, on the session
-    stack's (moto-backed) store; stop both after."""
+    stack's (moto-backed) store; stop both after, then fail if any pod was POSTed more than once."""
     fake = FakeKube()
     url = fake.start()
     created: list[dict[str, Any]] = []
@@ -125,3 +125,6 @@ def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStac
             fake.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
         kubelet.wait_idle(timeout=30)
         fake.stop()
+    # Names are deterministic, so a second create is refused harmlessly; but a reconciler must never make one.
+    repeated = fake.repeated_creates()
+    assert not repeated, f"pods created more than once: {repeated}"

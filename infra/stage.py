@@ -1,0 +1,110 @@
+"""What one deployment is: a stage name plus the operator's choices, validated once, and the names derived
+from them. Nothing account-specific lives in the repository: the account and region come from the caller's
+credentials at deploy time, the rest from these options (stack parameters)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+PROJECT = "kfp-serverless"
+_STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLUSTER_PATTERN = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Stages whose data the stack protects harder: deletion protection on the tables.
+PROD_LIKE_PREFIXES = ("prod", "production", "live")
+
+
+class StageError(ValueError):
+    """An option that cannot make a valid deployment; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StageOptions:
+    """The operator's choices for one stage (see `kfps deploy --help`)."""
+
+    stage: str
+    cluster: str
+    namespace: str
+    region: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    launcher_image: str = ""  # empty: <the stack's ECR repository>:latest
+    log_level: str = "INFO"
+    pod_service_account: str = "kfp-serverless-pods"
+    api_throttle_rate: int = 50
+    api_throttle_burst: int = 100
+    stalled_run_seconds: int = 3600
+    log_retention_days: int = 90
+
+    def __post_init__(self) -> None:
+        if not _STAGE_PATTERN.match(self.stage):
+            raise StageError(
+                f"--stage {self.stage!r}: use 1-20 lowercase letters, digits or '-', starting with a letter"
+            )
+        if not _CLUSTER_PATTERN.match(self.cluster):
+            raise StageError(f"--cluster {self.cluster!r} is not a valid EKS cluster name")
+        if not _NAMESPACE_PATTERN.match(self.namespace):
+            raise StageError(f"--namespace {self.namespace!r} is not a valid Kubernetes namespace name")
+        if not _NAMESPACE_PATTERN.match(self.pod_service_account):
+            raise StageError(f"--pod-service-account {self.pod_service_account!r} is not a valid name")
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            raise StageError("--vpc-subnets and --security-groups go together: give both or neither")
+        for subnet in self.subnet_ids:
+            if not subnet.startswith("subnet-"):
+                raise StageError(f"--vpc-subnets: {subnet!r} is not a subnet id (subnet-...)")
+        for group in self.security_group_ids:
+            if not group.startswith("sg-"):
+                raise StageError(f"--security-groups: {group!r} is not a security group id (sg-...)")
+        if self.log_level not in LOG_LEVELS:
+            raise StageError(f"--log-level {self.log_level!r}: one of {', '.join(LOG_LEVELS)}")
+        for name in ("api_throttle_rate", "api_throttle_burst", "stalled_run_seconds", "log_retention_days"):
+            if getattr(self, name) <= 0:
+                raise StageError(f"--{name.replace('_', '-')} must be positive")
+
+    @property
+    def stack_name(self) -> str:
+        return stack_name(self.stage)
+
+    @property
+    def prod_like(self) -> bool:
+        return self.stage.startswith(PROD_LIKE_PREFIXES)
+
+    def parameters(self) -> dict[str, str]:
+        """The stack's parameter values (CloudFormation wants strings)."""
+        return {
+            "ClusterName": self.cluster,
+            "Namespace": self.namespace,
+            "SubnetIds": ",".join(self.subnet_ids),
+            "SecurityGroupIds": ",".join(self.security_group_ids),
+            "LauncherImage": self.launcher_image,
+            "LogLevel": self.log_level,
+            "PodServiceAccount": self.pod_service_account,
+            "ApiThrottleRate": str(self.api_throttle_rate),
+            "ApiThrottleBurst": str(self.api_throttle_burst),
+            "StalledRunSeconds": str(self.stalled_run_seconds),
+            "LogRetentionDays": str(self.log_retention_days),
+            "DataProtection": "true" if self.prod_like else "false",
+        }
+
+    def tags(self) -> dict[str, str]:
+        return {"project": PROJECT, "stage": self.stage}
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage; also the prefix of its table names."""
+    return f"kfps-{stage}"
+
+
+# The data bucket's name as the template builds it (infra/storage.py); `kfps destroy` finds kept data by it.
+DATA_BUCKET_NAME = "${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+
+
+def data_bucket_name(stage: str, account: str, region: str) -> str:
+    """The name the stack gives the stage's data bucket in `account` and `region`."""
+    values = {"AWS::StackName": stack_name(stage), "AWS::AccountId": account, "AWS::Region": region}
+    name = DATA_BUCKET_NAME
+    for key, value in values.items():
+        name = name.replace("${" + key + "}", value)
+    return name
