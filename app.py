@@ -12,6 +12,10 @@ from chalicelib.api.package_uploads import package_uploads
 from chalicelib.api.pipelines import pipelines
 from chalicelib.api.recurring_runs import recurring_runs
 from chalicelib.api.runs import runs
+from chalicelib.api.v1beta1.experiments import experiments_v1
+from chalicelib.api.v1beta1.jobs import jobs_v1
+from chalicelib.api.v1beta1.pipelines import pipelines_v1
+from chalicelib.api.v1beta1.runs import runs_v1
 from chalicelib.dashboard.api import dashboard_api
 from chalicelib.dashboard.static import dashboard_static
 
@@ -26,6 +30,10 @@ for blueprint in (
     runs,
     recurring_runs,
     artifacts,
+    experiments_v1,
+    pipelines_v1,
+    runs_v1,
+    jobs_v1,
     dashboard_api,
     dashboard_static,
 ):
