@@ -13,8 +13,9 @@ from tests.support.multipart import multipart_upload
 class Api:
     """A thin JSON layer over chalice.test.Client: the real app, in process, on the session's store."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, prefix: str = "/apis/v2beta1") -> None:
         self.client = client
+        self.prefix = prefix
 
     def call(
         self,
@@ -26,7 +27,7 @@ class Api:
     ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         response = getattr(self.client.http, method.lower())(
-            "/apis/v2beta1" + path,
+            self.prefix + path,
             body=data,
             headers={"Content-Type": "application/json", **(headers or {})},
         )
@@ -56,3 +57,9 @@ def api(app_runtime) -> Iterator[Api]:
 
     with Client(app, stage_name="test") as client:
         yield Api(client)
+
+
+@pytest.fixture(scope="session")
+def api_v1(api: Api) -> Api:
+    """The same in-process app, addressed through its v1beta1 API."""
+    return Api(api.client, "/apis/v1beta1")
