@@ -353,7 +353,7 @@ def test_a_job_is_a_recurring_run_for_v2(api, api_v1, unique):
     )
     status, job = api_v1.post("/jobs", body)
     assert status == 200, job
-    assert job["mode"] == "DISABLED" and "enabled" not in job and job["max_concurrency"] == "2"
+    assert job["mode"] == "DISABLED" and job["enabled"] is False and job["max_concurrency"] == "2"
     v2 = api.get(f"/recurringruns/{job['id']}")[1]
     assert v2["status"] == "DISABLED" and v2["experiment_id"] == experiment["id"] and v2["no_catchup"] is True
     assert api_v1.post(f"/jobs/{job['id']}/enable") == (200, {})

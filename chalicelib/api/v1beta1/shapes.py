@@ -163,7 +163,8 @@ def run_v1(item: Run, spec: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def job_v1(item: RecurringRun) -> dict[str, Any]:
-    return omit_empty(
+    """The job; `enabled` is always given (kfp 1.8 reads a missing one as None, not False)."""
+    body = omit_empty(
         {
             "id": item.recurring_run_id,
             "name": item.display_name,
@@ -186,10 +187,10 @@ def job_v1(item: RecurringRun) -> dict[str, Any]:
             "updated_at": item.updated_at,
             "status": "Enabled" if item.enabled else "Disabled",
             "error": (item.error or {}).get("message", ""),
-            "enabled": item.enabled,
             "no_catchup": item.no_catchup,
         }
     )
+    return {**body, "enabled": item.enabled}
 
 
 def _owned_references(
