@@ -261,6 +261,10 @@ def collect_task(
 
 def run_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> TaskResult:
     """Prepare, run and collect one attempt in this process; launcher failures become failed results."""
+    if spec.is_argo_step:
+        from chalicelib.launcher.argo_local import run_step
+
+        return run_step(spec, workdir)
     started_at = now_utc()
     if settings.host_python:
         logger.info("image %r is ignored: the command runs on this host", spec.container.get("image", ""))
