@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# kfp 1.8.22 (KFP v1 SDK) for tests that compile v1 pipelines; it cannot share a venv with kfp 2.
+KFP1_VENV := .venv-kfp1
+KFP1_STAMP := $(KFP1_VENV)/.installed
 ARGS ?=
 
 .PHONY: up test lint format bench package vendor-re2 clean
@@ -12,13 +15,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 	touch $(STAMP)
 
+$(KFP1_STAMP): requirements-kfp1.txt
+	test -x $(KFP1_VENV)/bin/python || $(PYTHON) -m venv $(KFP1_VENV)
+	$(KFP1_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-kfp1.txt
+	touch $(KFP1_STAMP)
+
 ## up: start embedded AWS, the API on http://127.0.0.1:8000 and the reconciler (Ctrl-C stops everything)
 up: $(STAMP)
 	$(VENV)/bin/kfps up $(ARGS)
 
 ## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance)
-test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+test: $(STAMP) $(KFP1_STAMP)
+	KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_VENV)/bin/python $(PY) -m pytest $(ARGS)
 
 ## lint: ruff check + format check
 lint: $(STAMP)
@@ -50,4 +58,4 @@ vendor-re2: $(STAMP)
 	$(PY) -m zipfile -e build/re2/google_re2-1.1-*.whl vendor/
 
 clean:
-	rm -rf $(VENV) .kfps build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(KFP1_VENV) .kfps build .pytest_cache .ruff_cache

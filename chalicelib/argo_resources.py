@@ -289,7 +289,8 @@ def _text(value: Any) -> str:
 
 
 def render_jsonpath(template: str, found: Mapping[str, Any]) -> str:
-    """kubectl's `-o jsonpath=` for plain paths: `{.metadata.name}`, `{.items[0].x}`, `{}` (the object)."""
+    """kubectl's `-o jsonpath=` for plain paths: `{.metadata.name}`, `{.items[0].x}`, `{}` (the object); a
+    missing field renders as nothing, as kubectl's default `--allow-missing-template-keys` does."""
 
     def field(match: re.Match[str]) -> str:
         expression = match.group(1).strip()
@@ -298,9 +299,7 @@ def render_jsonpath(template: str, found: Mapping[str, Any]) -> str:
         if expression.startswith("$"):
             expression = expression[1:]
         value = _lookup(found, _path_parts(expression))
-        if value is _MISSING:
-            raise ResourceStepError(f"jsonPath {template!r} finds nothing in the object")
-        return _text(value)
+        return "" if value is _MISSING else _text(value)  # kubectl prints nothing for a missing field
 
     return re.sub(r"\{([^{}]*)\}", field, template)
 
@@ -311,9 +310,7 @@ def render_jq_path(expression: str, found: Mapping[str, Any]) -> str:
     if not re.fullmatch(r"\.|(\.[A-Za-z0-9_-]+|\[\d+\])+", text):
         raise ResourceStepError(f"jqFilter {expression!r} is not supported here; only paths like .a.b[0] are")
     value = _lookup(found, _path_parts(text))
-    if value is _MISSING:
-        raise ResourceStepError(f"jqFilter {expression!r} finds nothing in the object")
-    return _text(value)
+    return "null" if value is _MISSING else _text(value)  # `jq -r` prints null for a missing field
 
 
 # ---- conditions ------------------------------------------------------------------------------------------------

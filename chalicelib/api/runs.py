@@ -24,6 +24,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.task_details import task_details
+from chalicelib.engine.argo.records import OBJECT_KEY
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.run_submission import RunRequest, submit_run
 from chalicelib.spec import validate_runtime_parameters
@@ -176,13 +177,24 @@ def list_runs() -> dict:
 @handled()
 def delete_run(run_id: str) -> dict:
     item = run_store.get_visible_run(path_id(run_id))
-    if item.state in FINAL_RUN_STATES:
+    if item.state in FINAL_RUN_STATES and not _holds_cluster_objects(item):
         run_store.delete_run(item, runtime.objects())
+        return {}
+    if item.state in FINAL_RUN_STATES:
+        # Its KFP v1 resource steps created Kubernetes objects, which only the reconciler can reach: hide
+        # the run now and let the reconciler delete the objects, then the run.
+        run_store.update_run_fields(item, delete_requested=True, active_key=run_store.ACTIVE_KEY)
+        reconcile_kick.kick(runtime.settings(), item.run_id)
         return {}
     # An active run: hide it now, and let the reconciler stop its tasks and then remove it.
     run_store.modify_run(item.run_id, _request_deletion)
     reconcile_kick.kick(runtime.settings(), item.run_id)
     return {}
+
+
+def _holds_cluster_objects(item: RunItem) -> bool:
+    records = run_store.load_tasks(item.run_id, runtime.objects())
+    return any((record.data.get(OBJECT_KEY) or {}).get("owned") for record in records.values())
 
 
 def _terminate(item: RunItem) -> None:

@@ -111,6 +111,10 @@ def finish_attempt(
             error="",
             exit_code=exit_code,
         )
+    if record.data.get(STOP_KEY) == "step-deadline" and record.state is not TaskState.CANCELING:
+        # Argo: a pod past its activeDeadlineSeconds failed; the retry strategy decides what follows.
+        record = dataclasses.replace(record, data={k: v for k, v in record.data.items() if k != STOP_KEY})
+        error, exit_code = "the step exceeded its activeDeadlineSeconds", exit_code or 1
     if record.state is TaskState.CANCELING:
         if record.data.get(STOP_KEY) == "deadline":
             data = {**record.data, PHASE_KEY: "Failed", OWN_FAILURE_KEY: True}

@@ -35,6 +35,7 @@ from chalicelib.engine.argo.records import (
     EXIT_HANDLER_ID,
     GENERATION_KEY,
     ITEMS_KEY,
+    LAUNCHED_AT_KEY,
     PARAMETERS_KEY,
     STOP_KEY,
     TEMPLATE_KEY,
@@ -71,6 +72,7 @@ from chalicelib.task_contract import TaskState
 
 STOP_CANCEL = "cancel"
 STOP_DEADLINE = "deadline"
+STOP_STEP_DEADLINE = "step-deadline"
 _LEAF_KINDS = {"container": "container", "resource": "resource"}
 _FAILED_PHASES = frozenset({"Failed", "Error"})
 
@@ -293,6 +295,12 @@ def _advance_leaf(p: _Pass, record: TaskRecord) -> TaskRecord:
     if record.state is TaskState.CANCELING:
         p.cancels.append(Cancel(record.task_id, record.attempt))
         return record
+    if launched and _past_step_deadline(p, record):
+        # Stopped, not cancelled: the attempt fails when it ends, and its retryStrategy decides what follows.
+        if record.data.get(STOP_KEY) != STOP_STEP_DEADLINE:
+            record = p.change(record, record.state, data={**record.data, STOP_KEY: STOP_STEP_DEADLINE})
+        p.cancels.append(Cancel(record.task_id, record.attempt))
+        return record
     stopping = p.stops(record.task_id)
     if stopping:
         if launched:
@@ -321,7 +329,19 @@ def _advance_leaf(p: _Pass, record: TaskRecord) -> TaskRecord:
     except InputResolutionError as error:
         return p.fail(record, str(error))
     p.launches.append(launch)
-    return p.change(record, TaskState.PENDING, data={**record.data, LAUNCHED_ATTEMPT_KEY: record.attempt})
+    data = {**record.data, LAUNCHED_ATTEMPT_KEY: record.attempt, LAUNCHED_AT_KEY: p.stamp}
+    return p.change(record, TaskState.PENDING, data=data)
+
+
+def _past_step_deadline(p: _Pass, record: TaskRecord) -> bool:
+    """True when the attempt has run longer than its template's `activeDeadlineSeconds` (counted from its
+    launch; on Kubernetes the pod's own deadline usually ends it first)."""
+    template = p.workflow.templates.get(str(record.data.get(TEMPLATE_KEY, ""))) or {}
+    seconds = _int(template.get("activeDeadlineSeconds"))
+    launched_at = record.data.get(LAUNCHED_AT_KEY)
+    if not seconds or not launched_at:
+        return False
+    return p.now >= parse_time(str(launched_at)) + datetime.timedelta(seconds=seconds)
 
 
 # ---- DAG instances ---------------------------------------------------------------------------------------------

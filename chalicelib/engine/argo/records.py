@@ -13,7 +13,8 @@ BOUNDARY_KEY = "boundary"  # the id of the DAG instance whose task this node is 
 PARAMETERS_KEY = "parameters"  # the node's resolved input parameters
 ARTIFACTS_KEY = "artifacts"  # the node's resolved input artifacts
 ITEMS_KEY = "items"  # a loop's resolved items
-STOP_KEY = "stop"  # why a launched attempt is being cancelled: "cancel" or "deadline"
+STOP_KEY = "stop"  # why a launched attempt is being cancelled: "cancel", "deadline" or "step-deadline"
+LAUNCHED_AT_KEY = "launched_at"  # when the current attempt was launched (a step's activeDeadlineSeconds)
 GENERATION_KEY = "generation"  # on the root: how many times the run was retried (names the exit handler)
 OBJECT_KEY = "object"  # on a resource node: the Kubernetes object it created or waits on
 EXIT_HANDLER_ID = "onexit"
@@ -63,6 +64,7 @@ __all__ = [
     "EXIT_HANDLER_ID",
     "GENERATION_KEY",
     "ITEMS_KEY",
+    "LAUNCHED_AT_KEY",
     "LEAF_KINDS",
     "OBJECT_KEY",
     "PARAMETERS_KEY",

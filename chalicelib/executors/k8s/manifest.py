@@ -47,7 +47,7 @@ def _shared_mounts() -> list[dict[str, Any]]:
     return mounts
 
 
-def _launcher_container(
+def launcher_container(
     name: str, step: str, settings: KubernetesSettings, extra: list[str]
 ) -> dict[str, Any]:
     return {
@@ -115,8 +115,8 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
 
     task_file = ["--task-file", task_uri(settings, spec.run_id, spec.task_id, spec.attempt)]
     module = ["--launcher-module", settings.launcher_module]
-    prepare = _launcher_container(PREPARE_CONTAINER, "prepare", settings, task_file + module)
-    collect = _launcher_container(
+    prepare = launcher_container(PREPARE_CONTAINER, "prepare", settings, task_file + module)
+    collect = launcher_container(
         COLLECT_CONTAINER, "collect", settings, task_file + module + ["--result-file", result]
     )
     for launcher in (prepare, collect):

@@ -4,6 +4,9 @@ Images are ignored. Init containers run in order, then the containers concurrent
 process in its own private mount namespace (`unshare --mount --propagation private`) where the pod's
 volumes (emptyDir, PVC, secret, configMap, ephemeral: all plain host directories) are bind-mounted at their
 mountPaths. Mount points are created on the host (empty directories) because mkdir is not namespaced.
+Like a container's own root file system, `/tmp` is private to each container: an overlay of the host's `/tmp`
+whose writes go to the container's tmpfs (KFP v1 steps all write `/tmp/outputs/...`). Secrets come from
+`add_secret` or from Secret objects created through the API.
 Exit codes, phases and logs flow back through the fake API (`status.containerStatuses[].state`, `/log`).
 Deleting a pod kills its process groups. Needs root and unshare: see `mount_namespaces_available()`.
 """
@@ -84,8 +87,13 @@ class ProcessKubelet:
                 path = pod_dir / "volumes" / name
             path.mkdir(parents=True, exist_ok=True)
             os.chmod(path, 0o777)
+            config_map = (volume.get("configMap") or {}).get("name")
+            for item in self.fake.objects_of("configmaps", namespace) if config_map else ():
+                if item["metadata"]["name"] == config_map:
+                    for key, value in (item.get("data") or {}).items():
+                        (path / key).write_text(value)
             secret = (volume.get("secret") or {}).get("secretName")
-            for key, value in self.fake.secrets.get((namespace, secret), {}).items() if secret else ():
+            for key, value in (self.fake.secret_data(namespace, secret) or {}).items() if secret else ():
                 (path / key).write_text(value)
             dirs[name] = path
         return dirs
@@ -107,7 +115,7 @@ class ProcessKubelet:
                 env[item["name"]] = value
             elif "secretKeyRef" in source:
                 ref = source["secretKeyRef"]
-                data = self.fake.secrets.get((meta["namespace"], ref["name"]), {})
+                data = self.fake.secret_data(meta["namespace"], ref["name"]) or {}
                 if ref["key"] in data:
                     env[item["name"]] = data[ref["key"]]
                 elif not ref.get("optional"):
@@ -119,14 +127,27 @@ class ProcessKubelet:
         env = self._env(pod, container)
         if env is None:
             return None
-        lines = ["set -e"]
+        # Paths relative to the kubelet's root (the shell's cwd, a host directory): once the private /tmp covers
+        # the host's, absolute paths under /tmp would resolve into it, relative ones from the cwd do not.
+        private = pod_dir.relative_to(self.root) / "private" / container["name"]
+        (self.root / private).mkdir(parents=True, exist_ok=True)
+        q = shlex.quote
+        lines = [
+            "set -e",
+            f"cd {q(str(self.root))}",
+            f"mount -t tmpfs kubelet-private {q(str(private))}",
+            f"mkdir -p {q(str(private / 'upper'))} {q(str(private / 'work'))}",
+            f"mount -t overlay kubelet-tmp -o {q(f'lowerdir=/tmp,upperdir={private}/upper,workdir={private}/work')} /tmp",
+        ]
         for mount in container.get("volumeMounts") or []:
             source = dirs[mount["name"]] / mount.get("subPath", "")
             source.mkdir(parents=True, exist_ok=True)
-            target = shlex.quote(mount["mountPath"])
-            lines.append(f"mkdir -p {target} && mount --bind {shlex.quote(str(source))} {target}")
+            target = q(mount["mountPath"])
+            relative = q(str(source.relative_to(self.root)))
+            lines.append(f"mkdir -p {target} && mount -c --bind {relative} {target}")
             if mount.get("readOnly"):
                 lines.append(f"mount -o remount,bind,ro {target}")
+        lines.append(f"cd {q(str(container.get('workingDir') or self.cwd))}")
         lines.append('exec "$@"')
         argv = [*container.get("command", []), *container.get("args", [])]
         log_path = pod_dir / f"{container['name']}.log"
