@@ -72,13 +72,21 @@ def _containers(step: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [step["container"], *(step.get("init_containers") or []), *(step.get("sidecars") or [])]
 
 
-def step_paths(step: Mapping[str, Any]) -> list[str]:
-    """Every absolute path the step's files live at: its inputs, outputs and volume mounts."""
+def file_paths(step: Mapping[str, Any]) -> list[str]:
+    """Every absolute path the step reads inputs from or writes outputs to."""
     paths = [str(entry["path"]) for entry in step.get("input_artifacts") or [] if entry.get("path")]
     paths += [str(entry["path"]) for entry in step.get("output_parameters") or [] if entry.get("path")]
     paths += [str(entry["path"]) for entry in step.get("output_artifacts") or [] if entry.get("path")]
-    for container in _containers(step):
-        paths += [str(mount["mountPath"]) for mount in container.get("volumeMounts") or []]
+    return [path for path in paths if path.startswith("/")]
+
+
+def mount_paths(step: Mapping[str, Any]) -> list[str]:
+    """Every directory the step's containers mount a volume at."""
+    paths = [
+        str(mount["mountPath"])
+        for container in _containers(step)
+        for mount in container.get("volumeMounts") or []
+    ]
     return [path for path in paths if path.startswith("/")]
 
 
@@ -114,9 +122,12 @@ def _prepare_host_mount_points(tops: Sequence[str], files: Sequence[str]) -> Non
 
 def sandbox_script(step: Mapping[str, Any], stage: Path, volume_root: Path) -> str:
     """The script that sets up the private view and then runs `./step.sh "$@"` (cwd: the stage directory)."""
-    paths = step_paths(step)
-    tops = sorted({"/tmp", *(top_of(path) for path in paths if top_of(path) != path)})
+    paths, mounted = file_paths(step), mount_paths(step)
+    # A file directly under / gets a private file bound over it; a volume mounted directly under / needs no
+    # private view of its own (the volume is the view); everything else lives in a private top directory.
+    tops = sorted({"/tmp", *(top_of(path) for path in [*paths, *mounted] if top_of(path) != path)})
     files = sorted({path for path in paths if top_of(path) == path})
+    top_mounts = sorted({path for path in mounted if top_of(path) == path})
     for forbidden in sorted(set(tops) & FORBIDDEN_TOP_DIRS):
         raise LauncherError(f"a KFP v1 step cannot use paths under {forbidden} locally")
     volumes = {str(volume["name"]): volume for volume in (step.get("pod") or {}).get("volumes") or []}
@@ -128,7 +139,7 @@ def sandbox_script(step: Mapping[str, Any], stage: Path, volume_root: Path) -> s
     sources = {name: _volume_source(volumes[name], stage, volume_root) for name in used}
     for source in sources.values():
         source.mkdir(parents=True, exist_ok=True)
-    _prepare_host_mount_points(tops, files)
+    _prepare_host_mount_points([*tops, *top_mounts], files)
     q = shlex.quote
     lines = [
         "#!/bin/sh",

@@ -62,20 +62,25 @@ def test_v1_sdk_pipeline_passes_data_loops_branches_and_runs_its_exit_handler(fi
     run = finished["features"]
     assert run["state"] == "SUCCEEDED", run.get("error")
     assert _outputs(run, "total") == {"total-Output": "10"}
-    assert _outputs(run, "produce")["produce-Output"] == "produced"
-    assert _outputs(run, "files") == {"files-top": "root-file", "files-app": "in-app"}
-    assert _outputs(run, "reverse") == {"reverse-reversed": "pfk"}
-    shouted = sorted(
-        task.get("output_parameters", {}).get("shout-Output")
-        for task in run_waiting.tasks_by_name(run)["shout"]
+    assert _artifact_members(executor_stack, run, "produce", "produce-Output") == {"data": b"produced"}
+    assert _artifact_members(executor_stack, run, "files", "files-top") == {"kfp-v1-test.txt": b"in-srv"}
+    assert _artifact_members(executor_stack, run, "files", "files-app") == {"result": b"in-opt"}
+    assert not Path("/srv/kfp-v1-test.txt").exists() and not Path("/opt/kfp-v1").exists(), (
+        "a step wrote to the host"
     )
-    assert shouted == ["X", "Y", "Z"]
+    assert _artifact_members(executor_stack, run, "reverse", "reverse-reversed") == {"data": b"pfk\n"}
+    shouted = []
+    for task in run_waiting.tasks_by_name(run)["shout"]:
+        data = run_waiting.read_artifact(executor_stack.url, run["run_id"], task["task_id"], "shout-Output")
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            shouted.append(archive.extractfile("data").read().decode())
+    assert sorted(shouted) == ["X", "Y", "Z"]
     states = {
         name: sorted(task["state"] for task in tasks)
         for name, tasks in run_waiting.tasks_by_name(run).items()
     }
     assert states["goodbye"] == ["SUCCEEDED"]
-    assert states["condition-3"] == ["SKIPPED"] and "never" not in states
+    assert states["condition-5"] == ["SKIPPED"] and "never" not in states
     members = _artifact_members(executor_stack, run, "produce", "produce-folder")
     assert members == {"data/nested/note.txt": b"in a folder"}
     assert _artifact_members(executor_stack, run, "produce", "produce-numbers") == {"data": b"1\n2\n3\n4"}

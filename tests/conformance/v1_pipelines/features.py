@@ -60,9 +60,9 @@ def features_pipeline(count: int = 4, word: str = "kfp"):
             command=[
                 "sh",
                 "-c",
-                "echo -n root-file > /output.txt && mkdir -p /app && echo -n in-app > /app/result",
+                "echo -n in-srv > /srv/kfp-v1-test.txt && mkdir -p /opt/kfp-v1 && echo -n in-opt > /opt/kfp-v1/result",
             ],
-            file_outputs={"top": "/output.txt", "app": "/app/result"},
+            file_outputs={"top": "/srv/kfp-v1-test.txt", "app": "/opt/kfp-v1/result"},
         )
         with dsl.ParallelFor(
             [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "z"}], parallelism=2

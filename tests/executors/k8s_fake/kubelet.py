@@ -4,8 +4,9 @@ Images are ignored. Init containers run in order, then the containers concurrent
 process in its own private mount namespace (`unshare --mount --propagation private`) where the pod's
 volumes (emptyDir, PVC, secret, configMap, ephemeral: all plain host directories) are bind-mounted at their
 mountPaths. Mount points are created on the host (empty directories) because mkdir is not namespaced.
-Like a container's own root file system, `/tmp` is private to each container: an overlay of the host's `/tmp`
-whose writes go to the container's tmpfs (KFP v1 steps all write `/tmp/outputs/...`). Secrets come from
+Like a container's own root file system, `/tmp` (and /opt, /srv, /var, /home, /mnt, /media) is private to each
+container: an overlay of the host's directory whose writes go to the container's tmpfs (KFP v1 steps all write
+`/tmp/outputs/...`). New top-level directories and files directly under `/` still reach the host. Secrets come from
 `add_secret` or from Secret objects created through the API.
 Exit codes, phases and logs flow back through the fake API (`status.containerStatuses[].state`, `/log`).
 Deleting a pod kills its process groups. Needs root and unshare: see `mount_namespaces_available()`.
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.executors.k8s_fake.server import FakeKube, timestamp
+
+# Like a container's own root file system, writes under these go to the container's tmpfs, not the host.
+PRIVATE_TOP_DIRS = ("/tmp", "/opt", "/srv", "/var", "/home", "/mnt", "/media")
 
 
 def mount_namespaces_available() -> bool:
@@ -132,13 +136,14 @@ class ProcessKubelet:
         private = pod_dir.relative_to(self.root) / "private" / container["name"]
         (self.root / private).mkdir(parents=True, exist_ok=True)
         q = shlex.quote
-        lines = [
-            "set -e",
-            f"cd {q(str(self.root))}",
-            f"mount -t tmpfs kubelet-private {q(str(private))}",
-            f"mkdir -p {q(str(private / 'upper'))} {q(str(private / 'work'))}",
-            f"mount -t overlay kubelet-tmp -o {q(f'lowerdir=/tmp,upperdir={private}/upper,workdir={private}/work')} /tmp",
-        ]
+        lines = ["set -e", f"cd {q(str(self.root))}", f"mount -t tmpfs kubelet-private {q(str(private))}"]
+        for index, top in enumerate(PRIVATE_TOP_DIRS):
+            if not os.path.isdir(top):
+                continue
+            upper, work = private / f"upper{index}", private / f"work{index}"
+            options = f"lowerdir={top},upperdir={upper},workdir={work}"
+            lines.append(f"mkdir -p {q(str(upper))} {q(str(work))}")
+            lines.append(f"mount -t overlay kubelet-private-{index} -o {q(options)} {q(top)}")
         for mount in container.get("volumeMounts") or []:
             source = dirs[mount["name"]] / mount.get("subPath", "")
             source.mkdir(parents=True, exist_ok=True)
