@@ -299,16 +299,21 @@ class Reconciler:
             return
         outcome = run_platform_operation(self.executor, launch.spec, launch.namespace)
         self.checkpoint("platform-operation")
+        self._finish_without_pod(run, record, outcome.succeeded, outcome.parameters, outcome.error, tasks)
+
+    def _finish_without_pod(
+        self,
+        run: RunItem,
+        record: TaskRecord,
+        succeeded: bool,
+        parameters: dict[str, Any],
+        error: str,
+        tasks: dict[str, TaskRecord],
+    ) -> None:
+        """Record the outcome of an attempt the reconciler did itself (a platform operation, a resource step)."""
         run_spec = self._spec(run)
         finished = run_spec.engine.finish_attempt(
-            record,
-            run_spec.spec,
-            outcome.succeeded,
-            outcome.parameters,
-            {},
-            outcome.error,
-            None,
-            self.clock(),
+            record, run_spec.spec, succeeded, parameters, {}, error, None, self.clock()
         )
         self._save(run.run_id, tasks, finished)
 
@@ -368,18 +373,7 @@ class Reconciler:
                     ),
                 )
             return
-        run_spec = self._spec(run)
-        finished = run_spec.engine.finish_attempt(
-            record,
-            run_spec.spec,
-            progress.succeeded,
-            progress.parameters,
-            {},
-            progress.error,
-            None,
-            self.clock(),
-        )
-        self._save(run.run_id, tasks, finished)
+        self._finish_without_pod(run, record, progress.succeeded, progress.parameters, progress.error, tasks)
 
     def _relaunch_lost_writes(
         self, run: RunItem, tasks: dict[str, TaskRecord], statuses: dict[tuple[str, str, int], AttemptStatus]

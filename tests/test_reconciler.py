@@ -2,7 +2,6 @@
 runs still finish with every task executed exactly once."""
 
 import collections
-import itertools
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from chalicelib.spec import spec_from_struct
 from chalicelib.store import catalog
 from chalicelib.store import runs as run_store
 from chalicelib.store.objects import ObjectStore
+from tests.support.crashing_passes import drive_with_crashes
 
 
 @dsl.component
@@ -46,10 +46,6 @@ def crashy(marker: str):
 
 
 EXPECTED = collections.Counter({"first": 1, "second": 1, "loop": 3, "total": 1})
-
-
-class Crash(Exception):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -89,30 +85,7 @@ def test_run_finishes_with_each_task_once_when_passes_die_between_writes(
     settings = Settings.from_env()
     marker = tmp_path / "marker.txt"
     run_id = _submit(package, marker, unique)
-    positions = itertools.cycle(range(1, span + 1))
-    crashes = 0
-    deadline = time.monotonic() + 120
-    while run_store.get_run(run_id).state not in FINAL_RUN_STATES:
-        assert time.monotonic() < deadline, "run did not finish"
-        crash_at, writes = next(positions), itertools.count(1)
-
-        def checkpoint(label: str, crash_at: int = crash_at, writes=writes) -> None:
-            if next(writes) == crash_at:
-                raise Crash(label)
-
-        # A fresh reconciler and executor object after every crash, as after a Lambda or stack restart.
-        reconciler = Reconciler(
-            settings,
-            ObjectStore(settings.bucket),
-            LocalExecutor(tmp_path / "executor"),
-            checkpoint=checkpoint,
-        )
-        try:
-            while run_store.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
-                reconciler.run_pass([run_id])
-                time.sleep(0.05)
-        except Crash:
-            crashes += 1
+    crashes = drive_with_crashes(run_id, lambda: LocalExecutor(tmp_path / "executor"), span)
     run = run_store.get_run(run_id)
     assert run.state == "SUCCEEDED", run.error
     assert crashes > 0

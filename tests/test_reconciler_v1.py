@@ -4,26 +4,19 @@ every step executed once and every Kubernetes object of its resource steps creat
 from __future__ import annotations
 
 import collections
-import itertools
-import time
 from pathlib import Path
 
 import pytest
 
 from chalicelib.executors.local import LocalExecutor
 from chalicelib.launcher.private_view import namespace_command
-from chalicelib.reconciler import Reconciler
-from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.run_submission import RunRequest, submit_run
 from chalicelib.settings import Settings
 from chalicelib.spec import spec_from_struct
 from chalicelib.store import catalog
 from chalicelib.store import runs as run_store
 from chalicelib.store.objects import ObjectStore
-
-
-class Crash(Exception):
-    pass
+from tests.support.crashing_passes import drive_with_crashes
 
 
 def _step(name: str, record: str) -> dict:
@@ -113,32 +106,6 @@ def _submit(spec: dict, unique: str) -> str:
         parameters={},
     )
     return submit_run(request, settings, ObjectStore(settings.bucket)).run_id
-
-
-def drive_with_crashes(run_id: str, executor_factory, span: int, seconds: float = 150) -> int:
-    """Reconcile until the run is final; each fresh reconciler dies at its 1st, 2nd, ... `span`-th write."""
-    settings = Settings.from_env()
-    positions = itertools.cycle(range(1, span + 1))
-    crashes = 0
-    deadline = time.monotonic() + seconds
-    while run_store.get_run(run_id).state not in FINAL_RUN_STATES:
-        assert time.monotonic() < deadline, "run did not finish"
-        crash_at, writes = next(positions), itertools.count(1)
-
-        def checkpoint(label: str, crash_at: int = crash_at, writes=writes) -> None:
-            if next(writes) == crash_at:
-                raise Crash(label)
-
-        reconciler = Reconciler(
-            settings, ObjectStore(settings.bucket), executor_factory(), checkpoint=checkpoint
-        )
-        try:
-            while run_store.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
-                reconciler.run_pass([run_id])
-                time.sleep(0.05)
-        except Crash:
-            crashes += 1
-    return crashes
 
 
 @pytest.mark.skipif(not namespace_command(), reason="no private mount namespaces here")

@@ -47,15 +47,7 @@ def finish_attempt(
     """
     stamp = format_time(now)
     if succeeded:
-        return transition(
-            record,
-            TaskState.SUCCEEDED,
-            now=stamp,
-            parameters=dict(parameters),
-            artifacts=dict(artifacts),
-            error="",
-            exit_code=exit_code,
-        )
+        return succeeded_attempt(record, parameters, artifacts, exit_code, now)
     if record.state is TaskState.CANCELING:
         return transition(
             record, TaskState.CANCELED, now=stamp, error=error or "canceled", exit_code=exit_code
@@ -76,6 +68,25 @@ def finish_attempt(
     data = {**record.data, OWN_FAILURE_KEY: True}
     return transition(
         record, TaskState.FAILED, now=stamp, error=error or "failed", exit_code=exit_code, data=data
+    )
+
+
+def succeeded_attempt(
+    record: TaskRecord,
+    parameters: dict[str, Any],
+    artifacts: dict[str, list[dict[str, Any]]],
+    exit_code: int | None,
+    now: datetime.datetime,
+) -> TaskRecord:
+    """The record of an attempt that succeeded with these outputs."""
+    return transition(
+        record,
+        TaskState.SUCCEEDED,
+        now=format_time(now),
+        parameters=dict(parameters),
+        artifacts=dict(artifacts),
+        error="",
+        exit_code=exit_code,
     )
 
 

@@ -59,7 +59,7 @@ def field_env(step: Mapping[str, Any], pod_name: str) -> dict[str, str]:
 
 def run_step(spec: TaskSpec, workdir: Path) -> TaskResult:
     """Prepare, run and collect one attempt of a KFP v1 step in this process; failures become results."""
-    from chalicelib.launcher.runner import LAUNCHER_ERROR_EXIT_CODE, now_utc, run_command
+    from chalicelib.launcher.runner import launcher_failure, now_utc, run_command
 
     started_at = now_utc()
     logger.info("image %r is ignored: the command runs on this host", spec.container.get("image", ""))
@@ -70,14 +70,7 @@ def run_step(spec: TaskSpec, workdir: Path) -> TaskResult:
         volume_root = Path(os.environ.get(VOLUME_ROOT_ENV) or private_view.default_volume_root())
         sandbox = private_view.write_sandbox(spec.argo_step, stage, volume_root)
     except LauncherError as error:
-        logger.error("%s", error)
-        return TaskResult(
-            LAUNCHER_ERROR_EXIT_CODE,
-            error=str(error),
-            log_tail=str(error),
-            started_at=started_at,
-            finished_at=now_utc(),
-        )
+        return launcher_failure(error, started_at)
     if sandbox is None:
         print(private_view.NO_NAMESPACE_WARNING, flush=True)
         command = argv

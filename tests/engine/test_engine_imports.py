@@ -34,7 +34,11 @@ def imported_modules(path: Path) -> list[str]:
 
 
 ENGINE_FILES = sorted(ENGINE.rglob("*.py"))
-SPEC_TYPES = ("chalicelib.spec.argo_workflow", "chalicelib.spec.argo_expressions", "chalicelib.spec.argo_templating")
+SPEC_TYPES = (
+    "chalicelib.spec.argo_workflow",
+    "chalicelib.spec.argo_expressions",
+    "chalicelib.spec.argo_templating",
+)
 SPEC_DIR = ENGINE.parent / "spec"
 
 
@@ -46,9 +50,10 @@ def test_engine_module_imports_nothing_impure(path):
         )
         top = name.split(".")[0]
         if top == "chalicelib":
-            assert name.startswith("chalicelib.engine") or name in ("chalicelib.task_contract", *SPEC_TYPES), (
-                f"{path.name}: {name}"
-            )
+            assert name.startswith("chalicelib.engine") or name in (
+                "chalicelib.task_contract",
+                *SPEC_TYPES,
+            ), f"{path.name}: {name}"
         else:
             assert top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY, f"{path.name} imports {name}"
 

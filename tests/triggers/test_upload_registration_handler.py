@@ -136,7 +136,9 @@ def test_event_without_key_is_dropped(app_client: AppClient) -> None:
     assert app_client.invoke("register_uploaded_pipeline", event)["result"] == "invalid"
 
 
-def test_a_kfp_v1_workflow_uploaded_to_s3_registers_as_a_v1_version(app_client: AppClient, s3, unique: str) -> None:
+def test_a_kfp_v1_workflow_uploaded_to_s3_registers_as_a_v1_version(
+    app_client: AppClient, s3, unique: str
+) -> None:
     import yaml
 
     from tests.spec.test_argo_packages import SMALL
@@ -145,7 +147,9 @@ def test_a_kfp_v1_workflow_uploaded_to_s3_registers_as_a_v1_version(app_client: 
     etag = put(s3, key, yaml.safe_dump(SMALL).encode())
     registered = deliver(app_client, key, etag)
     assert registered["result"] == "registered"
-    _, shown = app_client.call("GET", f"/pipelines/{registered['pipeline_id']}/versions/{registered['version_id']}")
+    _, shown = app_client.call(
+        "GET", f"/pipelines/{registered['pipeline_id']}/versions/{registered['version_id']}"
+    )
     assert shown["pipeline_spec"] == SMALL
 
     broken = {**SMALL, "spec": {**SMALL["spec"], "entrypoint": "nowhere"}}

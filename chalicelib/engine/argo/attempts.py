@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.engine.argo.records import STOP_KEY, TEMPLATE_KEY
 from chalicelib.engine.argo.values import PHASE_KEY
-from chalicelib.engine.attempts import OWN_FAILURE_KEY
+from chalicelib.engine.attempts import OWN_FAILURE_KEY, succeeded_attempt
 from chalicelib.engine.model import TaskRecord
 from chalicelib.engine.timestamps import format_time, parse_time
 from chalicelib.engine.transitions import transition
@@ -102,15 +102,7 @@ def finish_attempt(
     `spec` is the workflow)."""
     stamp = format_time(now)
     if succeeded:
-        return transition(
-            record,
-            TaskState.SUCCEEDED,
-            now=stamp,
-            parameters=dict(parameters),
-            artifacts=dict(artifacts),
-            error="",
-            exit_code=exit_code,
-        )
+        return succeeded_attempt(record, parameters, artifacts, exit_code, now)
     if record.data.get(STOP_KEY) == "step-deadline" and record.state is not TaskState.CANCELING:
         # Argo: a pod past its activeDeadlineSeconds failed; the retry strategy decides what follows.
         record = dataclasses.replace(record, data={k: v for k, v in record.data.items() if k != STOP_KEY})

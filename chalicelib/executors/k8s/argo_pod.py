@@ -29,7 +29,9 @@ from chalicelib.executors.k8s.manifest import (
     LAUNCHER_VOLUME,
     MAIN_CONTAINER,
     PREPARE_CONTAINER,
+    attempt_annotations,
     launcher_container,
+    pod_manifest,
     result_uri,
     task_uri,
 )
@@ -203,23 +205,8 @@ def build_argo_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict
     }
     annotations = {
         **{str(k): str(v) for k, v in (pod_settings.get("annotations") or {}).items()},
-        names.ANNOTATION_RUN_ID: spec.run_id,
-        names.ANNOTATION_TASK_ID: spec.task_id,
-        names.ANNOTATION_TASK_NAME: spec.task_name,
-        names.ANNOTATION_DISPLAY_NAME: spec.display_name,
-        names.ANNOTATION_PIPELINE_NAME: spec.pipeline_name,
-        names.ANNOTATION_RESULT_URI: result,
+        **attempt_annotations(spec, result),
     }
     if bare:
         annotations[names.ANNOTATION_COLLECT] = "none"
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": attempt.namespace,
-            "labels": labels,
-            "annotations": annotations,
-        },
-        "spec": pod_spec,
-    }
+    return pod_manifest(name, attempt.namespace, labels, annotations, pod_spec)
