@@ -110,6 +110,14 @@ class _Pass:
 
     def put(self, record: TaskRecord) -> TaskRecord:
         before = self.book.get(record.task_id)
+        if before is not None and record.version == 0 and before.version:
+            # A node started again over its stored record (a run retry reopened it before it was admitted).
+            record = dataclasses.replace(
+                record,
+                version=before.version,
+                attempt=max(record.attempt, before.attempt),
+                created_at=before.created_at,
+            )
         self.book.put(record)
         self._count(before, -1)
         self._count(record, +1)
@@ -403,6 +411,8 @@ def _advance_dag(p: _Pass, node: TaskRecord) -> TaskRecord:
     for task in _topological(tasks):
         task_id = child_task_id(node.task_id, task.name)
         record = p.book.get(task_id)
+        if record is not None and not record.state.is_final and not admitted(record):
+            record = None  # reopened by a run retry before it ever started: start it again
         if record is not None and not record.state.is_final:
             record = _advance_child(p, node, task, record, scope)
         if record is None:
@@ -579,7 +589,11 @@ def _start_task(p: _Pass, node: TaskRecord, task: DagTask, scope: Scope) -> Task
         execute = _when(resolved["when"], task.name)
     except InputResolutionError as error:
         return p.fail(
-            p.put(_new_record(p, task_id, task.name, "dag", node.task_id, node.task_id, task.name)),
+            p.put(
+                _new_record(
+                    p, task_id, task.name, _kind_of(p, task.template), node.task_id, node.task_id, task.name
+                )
+            ),
             str(error),
         )
     if not execute:
@@ -644,6 +658,8 @@ def _advance_loop(p: _Pass, node: TaskRecord, task: DagTask, loop: TaskRecord, s
     for index, item in enumerate(items):
         iteration_id = iteration_task_id(loop.task_id, index)
         iteration = p.book.get(iteration_id)
+        if iteration is not None and not iteration.state.is_final and not admitted(iteration):
+            iteration = None  # reopened by a run retry before it ever started: start it again
         if iteration is not None:
             if not iteration.state.is_final:
                 _advance_iteration(p, iteration)
@@ -693,7 +709,14 @@ def _start_iteration(
         execute = _when(resolved["when"], label)
     except InputResolutionError as error:
         failed = _new_record(
-            p, iteration_id, task.name, "dag", loop.task_id, node.task_id, label, iteration_index=index
+            p,
+            iteration_id,
+            task.name,
+            _kind_of(p, task.template),
+            loop.task_id,
+            node.task_id,
+            label,
+            iteration_index=index,
         )
         return p.fail(p.put(failed), str(error))
     if not execute:
@@ -725,8 +748,15 @@ def _start_iteration(
 # ---- the root and the exit handler -----------------------------------------------------------------------------
 
 
+def admitted(record: TaskRecord) -> bool:
+    """Whether a node got as far as its resolved inputs (a loop: its items)."""
+    return (ITEMS_KEY if record.kind == "loop" else PARAMETERS_KEY) in record.data
+
+
 def _advance_root(p: _Pass) -> None:
     root = p.book.get(ROOT_TASK_ID)
+    if root is not None and not root.state.is_final and not admitted(root):
+        root = None
     if root is not None:
         if not root.state.is_final:
             _advance_node(p, root)

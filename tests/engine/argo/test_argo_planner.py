@@ -717,3 +717,29 @@ def test_a_step_past_its_active_deadline_is_stopped_and_retried_by_its_strategy(
     assert "activeDeadlineSeconds" in decisions.outcome.error
     assert [launch.spec.attempt for launch in run.launches] == [1, 2]
     assert run.cancelled.count("root.a") >= 2
+
+
+def test_run_retry_evaluates_again_a_task_that_failed_before_it_started():
+    spec = workflow(
+        [
+            dag(
+                "main",
+                [
+                    {
+                        "name": "loop",
+                        "template": "step",
+                        "withParam": "{{workflow.parameters.items}}",
+                        "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]},
+                    }
+                ],
+            ),
+            container("step", inputs=["x"]),
+        ],
+        arguments={"parameters": [{"name": "items", "value": "not a list"}]},
+    )
+    run = FakeArgoRun(spec)
+    assert run.run_to_end().outcome.state == "FAILED"
+    run.run = run.run.__class__(**{**run.run.__dict__, "parameters": {"items": "[1, 2]"}})
+    run.retry()
+    assert run.run_to_end().outcome.state == "SUCCEEDED"
+    assert sorted(launch.spec.parameters["x"] for launch in run.launches) == ["1", "2"]
