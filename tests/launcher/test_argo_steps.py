@@ -216,3 +216,20 @@ def test_archives_with_links_or_escaping_paths_are_refused(tmp_path):
 
     with pytest.raises(LauncherError, match="not a file or directory"):
         argo_archives.unpack(bad, tmp_path / "dest")
+
+
+def test_without_mount_namespaces_the_step_still_runs_and_its_log_warns(tmp_path, monkeypatch, capsys):
+    from chalicelib.launcher import private_view
+
+    monkeypatch.setattr(private_view, "namespace_command", lambda: ())
+    marker = f"/tmp/kfp-shared-{uuid.uuid4().hex[:8]}"
+    spec = step_spec(
+        tmp_path, ["sh", "-c", f"echo shared > {marker}"], output_parameters=[{"name": "o", "path": marker}]
+    )
+    try:
+        result = run_step(spec, workdir(tmp_path))
+        assert result.exit_code == 0 and result.parameters == {"o": "shared"}
+        assert "no private mount namespace" in capsys.readouterr().out
+        assert os.path.exists(marker), "without a private view the write reaches the host"
+    finally:
+        Path(marker).unlink(missing_ok=True)
