@@ -6,7 +6,8 @@ volumes (emptyDir, PVC, secret, configMap, ephemeral: all plain host directories
 mountPaths. Mount points are created on the host (empty directories) because mkdir is not namespaced.
 Like a container's own root file system, `/tmp` (and /opt, /srv, /var, /home, /mnt, /media) is private to each
 container: an overlay of the host's directory whose writes go to the container's tmpfs (KFP v1 steps all write
-`/tmp/outputs/...`). New top-level directories and files directly under `/` still reach the host. Secrets come from
+`/tmp/outputs/...`). New top-level directories and files directly under `/` still reach the host, and so do
+writes under `shared_dirs` (the tests' temporary directory, through which tests hand files to pods). Secrets come from
 `add_secret` or from Secret objects created through the API.
 Exit codes, phases and logs flow back through the fake API (`status.containerStatuses[].state`, `/log`).
 Deleting a pod kills its process groups. Needs root and unshare: see `mount_namespaces_available()`.
@@ -45,11 +46,19 @@ def mount_namespaces_available() -> bool:
 class ProcessKubelet:
     """Subscribes to `fake.on_create` / `on_delete`; `base_env` is every container's starting environment."""
 
-    def __init__(self, fake: FakeKube, base_env: dict[str, str], cwd: str, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeKube,
+        base_env: dict[str, str],
+        cwd: str,
+        root: Path | None = None,
+        shared_dirs: tuple[Path, ...] = (),
+    ) -> None:
         self.fake = fake
         self.base_env = dict(base_env)
         self.cwd = cwd
         self.root = root or Path(tempfile.mkdtemp(prefix="kubelet-"))
+        self.shared_dirs = tuple(shared_dirs)  # host directories that stay shared inside the private top dirs
         self._processes: dict[tuple[str, str], list[subprocess.Popen[bytes]]] = {}
         self._deleted: set[tuple[str, str]] = set()
         self._threads: list[threading.Thread] = []
@@ -137,6 +146,10 @@ class ProcessKubelet:
         (self.root / private).mkdir(parents=True, exist_ok=True)
         q = shlex.quote
         lines = ["set -e", f"cd {q(str(self.root))}", f"mount -t tmpfs kubelet-private {q(str(private))}"]
+        for index, shared in enumerate(self.shared_dirs):
+            # Held before the overlays exist, put back over them after: writes there reach the host.
+            lines.append(f"mkdir -p {q(str(private / f'shared{index}'))}")
+            lines.append(f"mount -c --bind {q(str(shared))} {q(str(private / f'shared{index}'))}")
         for index, top in enumerate(PRIVATE_TOP_DIRS):
             if not os.path.isdir(top):
                 continue
@@ -144,6 +157,8 @@ class ProcessKubelet:
             options = f"lowerdir={top},upperdir={upper},workdir={work}"
             lines.append(f"mkdir -p {q(str(upper))} {q(str(work))}")
             lines.append(f"mount -t overlay kubelet-private-{index} -o {q(options)} {q(top)}")
+        for index, shared in enumerate(self.shared_dirs):
+            lines.append(f"mount -c --bind {q(str(private / f'shared{index}'))} {q(str(shared))}")
         for mount in container.get("volumeMounts") or []:
             source = dirs[mount["name"]] / mount.get("subPath", "")
             source.mkdir(parents=True, exist_ok=True)
