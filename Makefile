@@ -3,12 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# kfp 1.8.22 (KFP v1 SDK) for tests that compile v1 pipelines; it cannot share a venv with kfp 2.
+KFP1_VENV := .venv-kfp1
+KFP1_STAMP := $(KFP1_VENV)/.installed
+KFP1_PY := $(KFP1_VENV)/bin/python
 ARGS ?=
 
 # The tests whose behaviour depends on the store: `make test` runs them a second time on DynamoDB + S3 (moto),
 # after the whole suite on the embedded store (the store contract tests cover both stores in the first run).
 STORE_BOUND_TESTS := tests/api tests/compat tests/conformance tests/triggers tests/test_reconciler.py \
-	tests/executors/test_k8s_kfp_client.py
+	tests/test_reconciler_v1.py tests/executors/test_k8s_kfp_client.py tests/executors/test_k8s_argo_resources.py
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean clean-data
@@ -18,6 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 	touch $(STAMP)
 
+$(KFP1_STAMP): requirements-kfp1.txt
+	test -x $(KFP1_PY) || $(PYTHON) -m venv $(KFP1_VENV)
+	$(KFP1_PY) -m pip install --quiet --disable-pip-version-check -r requirements-kfp1.txt
+	touch $(KFP1_STAMP)
+
 ## up: the API on http://127.0.0.1:8000, the reconciler and the embedded store in .kfps (Ctrl-C stops everything)
 up: $(STAMP)
 	$(VENV)/bin/kfps up $(ARGS)
@@ -25,12 +34,12 @@ up: $(STAMP)
 ## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance, dashboard in Chromium) on the
 ## embedded store, then the store-bound tests on DynamoDB + S3 (moto);
 ## `make test ARGS="tests/api -x"` runs a part once (add `--store dynamodb` for the moto-backed store)
-test: $(STAMP) chromium
+test: $(STAMP) $(KFP1_STAMP) chromium
 ifeq ($(strip $(ARGS)),)
-	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store embedded
-	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store embedded
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
 else
-	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(ARGS)
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest $(ARGS)
 endif
 
 ## chromium: Debian's Chromium for the dashboard's browser tests; installed with apt when missing (as root),
@@ -92,4 +101,4 @@ clean-data:
 	rm -rf .kfps
 
 clean:
-	rm -rf $(VENV) .kfps build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(KFP1_VENV) .kfps build .pytest_cache .ruff_cache
