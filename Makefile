@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 # kfp 1.8.22 (KFP v1 SDK) for tests that compile v1 pipelines; it cannot share a venv with kfp 2.
 KFP1_VENV := .venv-kfp1
 KFP1_STAMP := $(KFP1_VENV)/.installed
+KFP1_PY := $(KFP1_VENV)/bin/python
 ARGS ?=
 
 # The tests whose behaviour depends on the store: `make test` runs them a second time on DynamoDB + S3 (moto),
 # after the whole suite on the embedded store (the store contract tests cover both stores in the first run).
 STORE_BOUND_TESTS := tests/api tests/compat tests/conformance tests/triggers tests/test_reconciler.py \
-	tests/executors/test_k8s_kfp_client.py
+	tests/test_reconciler_v1.py tests/executors/test_k8s_kfp_client.py tests/executors/test_k8s_argo_resources.py
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean clean-data
@@ -22,8 +23,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 $(KFP1_STAMP): requirements-kfp1.txt
-	test -x $(KFP1_VENV)/bin/python || $(PYTHON) -m venv $(KFP1_VENV)
-	$(KFP1_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-kfp1.txt
+	test -x $(KFP1_PY) || $(PYTHON) -m venv $(KFP1_VENV)
+	$(KFP1_PY) -m pip install --quiet --disable-pip-version-check -r requirements-kfp1.txt
 	touch $(KFP1_STAMP)
 
 ## up: the API on http://127.0.0.1:8000, the reconciler and the embedded store in .kfps (Ctrl-C stops everything)
@@ -35,10 +36,10 @@ up: $(STAMP)
 ## `make test ARGS="tests/api -x"` runs a part once (add `--store dynamodb` for the moto-backed store)
 test: $(STAMP) $(KFP1_STAMP) chromium
 ifeq ($(strip $(ARGS)),)
-	KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_VENV)/bin/python KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store embedded
-	KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_VENV)/bin/python KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store embedded
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
 else
-	KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_VENV)/bin/python KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(ARGS)
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest $(ARGS)
 endif
 
 ## chromium: Debian's Chromium for the dashboard's browser tests; installed with apt when missing (as root),

@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chalicelib import engine
+from chalicelib.argo_resources import (
+    ResourceProgress,
+    check_resource_step,
+    delete_owned_objects,
+    is_resource_step,
+    start_resource_step,
+)
+from chalicelib.engine.argo.records import OBJECT_KEY
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
+from chalicelib.engine.formats import SpecEngine, engine_for
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
 from chalicelib.executors.protocol import (
     AttemptLaunch,
@@ -39,6 +48,7 @@ from chalicelib.platform_operations import (
 )
 from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
+from chalicelib.spec.package import package_format
 from chalicelib.store.errors import ConcurrentUpdate, NotFound, StoreError
 from chalicelib.store.object_keys import launch_document_key, live_log_key, log_key
 from chalicelib.store.protocols import Store
@@ -53,6 +63,16 @@ MAX_PLAN_ROUNDS = 50
 # The log of an attempt running this long is copied to S3 (again every this often) for following it live.
 LIVE_LOG_SECONDS = 3.0
 LOG_TAIL_LINES = 20
+LEAF_KINDS = frozenset({"container", "resource"})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """A run's spec snapshot as the engine reads it, and the engine functions for its format."""
+
+    spec: dict[str, Any]
+    platform_spec: dict[str, Any] | None
+    engine: SpecEngine
 
 
 @dataclasses.dataclass
@@ -111,7 +131,7 @@ class Reconciler:
         self.executor = executor
         self.clock = clock
         self.checkpoint = checkpoint
-        self._specs: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self._specs: dict[str, RunSpec] = {}
         # Launch documents this reconciler wrote, so it need not read them back from S3 (the hot path
         # between a task's end and its dependant's start).
         self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -158,24 +178,30 @@ class Reconciler:
     ) -> None:
         runs = self.store.runs
         run = runs.get_run(run_id)
+        if run.state in FINAL_RUN_STATES and run.delete_requested:
+            # A finished run deleted while it held cluster objects: delete them, then the run.
+            self._delete_run(run, runs.load_tasks(run_id))
+            return
         if run.state in FINAL_RUN_STATES and run.retry_requested <= run.retry_applied:
             return
-        spec, platform_spec = self._spec(run)
+        run_spec = self._spec(run)
+        spec, platform_spec = run_spec.spec, run_spec.platform_spec
         tasks = runs.load_tasks(run_id)
         if run.retry_requested > run.retry_applied:
-            for record in engine.retry_run(tasks, self.clock()):
+            for record in run_spec.engine.retry_run(tasks, self.clock()):
                 self._save(run_id, tasks, record)
             self.checkpoint("retry-applied")
             run = runs.update_run(dataclasses.replace(run, retry_applied=run.retry_requested))
         workspace = workspace_config(platform_spec)
         if run.state == "PENDING":
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
-        finished = self._apply_attempt_statuses(run, spec, tasks, statuses, report)
+        finished = self._apply_attempt_statuses(run, run_spec, tasks, statuses, report)
+        self._advance_resource_steps(run, run_spec, tasks, report)
         outcome = None
         # (task id, attempt) launched by this pass: `statuses` predates them, so they must not look lost.
         launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
-            decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
+            decisions = run_spec.engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
             changed, run = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
             if not changed:
@@ -186,13 +212,8 @@ class Reconciler:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
             self._settled.pop(run_id, None)
         if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
-            # Deleted while active: its tasks have stopped, so remove it now (run item first, so a crash
-            # half-way leaves only unreachable task items, never a half-deleted run that would re-plan).
-            runs.delete_run(run.run_id)
-            try:
-                self.objects.delete(run.spec_key)
-            except StoreError:
-                pass  # unreachable without the run record
+            # Deleted while active: its tasks have stopped, so remove it now.
+            self._delete_run(run, tasks)
             return
         if outcome is not None:
             self._record_outcome(run, outcome.state, outcome.error)
@@ -200,14 +221,29 @@ class Reconciler:
 
     # ------------------------------------------------------------------ inputs
 
-    def _spec(self, run: Run) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _spec(self, run: Run) -> RunSpec:
         if run.run_id not in self._specs:
             struct = self.objects.get_json(run.spec_key)
+            found = engine_for(package_format(struct))
             if "pipeline_spec" in struct and "root" not in struct:
-                self._specs[run.run_id] = (struct["pipeline_spec"], struct.get("platform_spec"))
+                self._specs[run.run_id] = RunSpec(struct["pipeline_spec"], struct.get("platform_spec"), found)
             else:
-                self._specs[run.run_id] = (struct, None)
+                self._specs[run.run_id] = RunSpec(struct, None, found)
         return self._specs[run.run_id]
+
+    def _delete_run(self, run: Run, tasks: dict[str, TaskRecord]) -> None:
+        """Delete the cluster objects the run created, then the run (run record first, so a crash half-way
+        leaves only unreachable task records, never a half-deleted run that would re-plan)."""
+        delete_owned_objects(
+            self.executor,
+            [record.data[OBJECT_KEY] for record in tasks.values() if record.data.get(OBJECT_KEY)],
+        )
+        self.checkpoint("objects-deleted")
+        self.store.runs.delete_run(run.run_id)
+        try:
+            self.objects.delete(run.spec_key)
+        except StoreError:
+            pass  # unreachable without the run record
 
     def _run_input(self, run: Run) -> RunInput:
         return RunInput(
@@ -219,6 +255,7 @@ class Reconciler:
             scheduled_at=run.scheduled_at,
             cancel_requested=bool(run.cancel_requested),
             display_name=run.display_name,
+            namespace=self.settings.namespace,
         )
 
     # ------------------------------------------------------------------ writes
@@ -253,7 +290,7 @@ class Reconciler:
                     record, dict(cached.parameters), dict(cached.artifacts), self.clock()
                 )
                 del launches[record.task_id]
-        workspace = workspace_config(self._spec(run)[1])
+        workspace = workspace_config(self._spec(run).platform_spec)
         for launch in launches.values():
             document = _launch_document(launch, self.settings.namespace, run.service_account, workspace)
             key = (run.run_id, launch.spec.task_id, launch.spec.attempt)
@@ -282,6 +319,9 @@ class Reconciler:
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
             return
+        if is_resource_step(launch.spec):
+            self._start_resource_step(run, launch, tasks)
+            return
         try:
             name = self.executor.launch(launch)
         except LaunchRefused as error:
@@ -298,11 +338,7 @@ class Reconciler:
         record = tasks.get(task_id)
         if record is None or record.attempt != attempt or record.state.is_final:
             return
-        spec, _ = self._spec(run)
-        failed = engine.finish_attempt(
-            record, spec, False, {}, {}, f"cannot launch: {error}", None, self.clock()
-        )
-        self._save(run.run_id, tasks, failed)
+        self._finish_without_pod(run, record, False, {}, f"cannot launch: {error}", tasks)
 
     def _finish_platform_operation(
         self, run: Run, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
@@ -313,11 +349,82 @@ class Reconciler:
             return
         outcome = run_platform_operation(self.executor, launch.spec, launch.namespace)
         self.checkpoint("platform-operation")
-        spec, _ = self._spec(run)
-        finished = engine.finish_attempt(
-            record, spec, outcome.succeeded, outcome.parameters, {}, outcome.error, None, self.clock()
+        self._finish_without_pod(run, record, outcome.succeeded, outcome.parameters, outcome.error, tasks)
+
+    def _finish_without_pod(
+        self,
+        run: Run,
+        record: TaskRecord,
+        succeeded: bool,
+        parameters: dict[str, Any],
+        error: str,
+        tasks: dict[str, TaskRecord],
+    ) -> None:
+        """Record the outcome of an attempt that ran no pod (a platform operation, a resource step, a refused
+        launch)."""
+        run_spec = self._spec(run)
+        finished = run_spec.engine.finish_attempt(
+            record, run_spec.spec, succeeded, parameters, {}, error, None, self.clock()
         )
         self._save(run.run_id, tasks, finished)
+
+    # ------------------------------------------------------------------ resource steps (KFP v1)
+
+    def _start_resource_step(self, run: Run, launch: AttemptLaunch, tasks: dict[str, TaskRecord]) -> None:
+        """Do a resource template's action now; it ends at once or waits, RUNNING, for its conditions."""
+        record = tasks.get(launch.spec.task_id)
+        if record is None or record.attempt != launch.spec.attempt or record.state is not TaskState.PENDING:
+            return
+        progress = start_resource_step(self.executor, launch.spec, launch.namespace)
+        self.checkpoint("resource-applied")
+        self._record_resource_progress(run, record, progress, tasks)
+
+    def _advance_resource_steps(
+        self, run: Run, run_spec: RunSpec, tasks: dict[str, TaskRecord], report: PassReport
+    ) -> None:
+        """Check the conditions of resource steps that wait on their object; finish cancelled ones."""
+        for record in list(tasks.values()):
+            if record.kind != "resource" or record.state not in (TaskState.RUNNING, TaskState.CANCELING):
+                continue
+            if record.state is TaskState.CANCELING:
+                finished = run_spec.engine.finish_attempt(
+                    record, run_spec.spec, False, {}, {}, "canceled", None, self.clock()
+                )
+                self._save(run.run_id, tasks, finished)
+                report.changed = True
+                continue
+            try:
+                document = self._launch_document_of(run.run_id, record.task_id, record.attempt)
+            except NotFound:
+                continue
+            progress = check_resource_step(
+                self.executor, _attempt_launch(document).spec, record.data[OBJECT_KEY]
+            )
+            if not progress.waiting:
+                report.changed = True
+            self._record_resource_progress(run, record, progress, tasks)
+
+    def _record_resource_progress(
+        self, run: Run, record: TaskRecord, progress: ResourceProgress, tasks: dict[str, TaskRecord]
+    ) -> None:
+        if progress.object_ref:
+            record = dataclasses.replace(record, data={**record.data, OBJECT_KEY: progress.object_ref})
+        if progress.waiting:
+            if record.state is TaskState.PENDING:
+                name = str(progress.object_ref.get("name", ""))
+                self._save(
+                    run.run_id,
+                    tasks,
+                    engine.transition(
+                        record,
+                        TaskState.RUNNING,
+                        now=format_time(self.clock()),
+                        pod_name=name,
+                        data=record.data,
+                    ),
+                )
+            return
+        self._finish_without_pod(run, record, progress.succeeded, progress.parameters, progress.error, tasks)
 
     def _relaunch_lost_writes(
         self,
@@ -330,7 +437,7 @@ class Reconciler:
         the record and the launch): launch it now from its write-ahead document (idempotent). Attempts in
         `launched` were started by this pass after `statuses` was taken, so they are not lost."""
         for record in list(tasks.values()):
-            if record.kind != "container" or record.state is not TaskState.PENDING:
+            if record.kind not in LEAF_KINDS or record.state is not TaskState.PENDING:
                 continue
             if record.data.get(LAUNCHED_ATTEMPT_KEY) != record.attempt:
                 continue
@@ -362,7 +469,7 @@ class Reconciler:
     def _apply_attempt_statuses(
         self,
         run: Run,
-        spec: dict[str, Any],
+        run_spec: RunSpec,
         tasks: dict[str, TaskRecord],
         statuses: dict[tuple[str, str, int], AttemptStatus],
         report: PassReport,
@@ -390,7 +497,7 @@ class Reconciler:
                 )
             if status is None:
                 continue
-            updated = self._attempt_update(run, spec, record, status)
+            updated = self._attempt_update(run, run_spec, record, status)
             if updated is None:
                 continue
             self._save(run.run_id, tasks, updated)
@@ -417,8 +524,9 @@ class Reconciler:
         return document
 
     def _attempt_update(
-        self, run: Run, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
+        self, run: Run, run_spec: RunSpec, record: TaskRecord, status: AttemptStatus
     ) -> TaskRecord | None:
+        spec, finish_attempt = run_spec.spec, run_spec.engine.finish_attempt
         now = self.clock()
         if status.phase is AttemptPhase.PENDING:
             return None
@@ -441,7 +549,7 @@ class Reconciler:
         result = status.result
         if status.phase is AttemptPhase.SUCCEEDED and result is not None:
             self._remember_cache(run, record, result.parameters, result.artifacts)
-            return engine.finish_attempt(
+            return finish_attempt(
                 record, spec, True, result.parameters, result.artifacts, "", result.exit_code, now
             )
         exit_code = (
@@ -454,9 +562,7 @@ class Reconciler:
         if tail:
             error = f"{error}\n{_log_tail(tail)}"
         lost = status.phase is AttemptPhase.LOST
-        return engine.finish_attempt(
-            record, spec, False, {}, {}, error or "failed", exit_code, now, lost=lost
-        )
+        return finish_attempt(record, spec, False, {}, {}, error or "failed", exit_code, now, lost=lost)
 
     def _store_log(self, run_id: str, task_id: str, attempt: int, live: bool = False) -> None:
         try:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from typing import Any, NewType
 
+POD_NAME_TAG = re.compile(r"\{\{\s*pod\.name\s*\}\}")
 RunId = NewType("RunId", str)
 TaskId = NewType("TaskId", str)
 
@@ -55,6 +57,9 @@ class TaskSpec:
     artifacts: resolved input artifacts by input name, each a list of RuntimeArtifact dicts.
     output_artifact_uris: the pre-assigned URI of every output artifact, by output name.
     pipeline_root: `s3://bucket/prefix` (cloud) or an absolute local directory (local stack).
+    argo_step: for a step of a KFP v1 run, the resolved Argo template as the launcher and executors need it
+        (empty for KFP v2 tasks); its shape is documented in `chalicelib.engine.argo.steps`. `container` is
+        then the resolved Argo container, and the definition fields are empty.
     """
 
     run_id: str
@@ -73,6 +78,19 @@ class TaskSpec:
     run_create_time: str = ""
     run_schedule_time: str = ""
     env: dict[str, str] = dataclasses.field(default_factory=dict)
+    argo_step: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_argo_step(self) -> bool:
+        """True for a step of a KFP v1 (Argo Workflow) run; see `argo_step`."""
+        return bool(self.argo_step)
+
+    def with_pod_name(self, name: str) -> TaskSpec:
+        """The spec with `{{pod.name}}` filled in: the executor names the attempt's pod (or process)."""
+        text = json.dumps(dataclasses.asdict(self))
+        if not self.argo_step or not POD_NAME_TAG.search(text):
+            return self
+        return TaskSpec(**json.loads(POD_NAME_TAG.sub(name, text)))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

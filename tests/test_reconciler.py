@@ -3,7 +3,6 @@ runs still finish with every task executed exactly once. Runs on the session's s
 both implementations)."""
 
 import collections
-import itertools
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from chalicelib.runtime import Runtime
 from chalicelib.services.experiments import create_experiment
 from chalicelib.services.runs import RunRequest, submit_run
 from chalicelib.spec import spec_from_struct
+from tests.support.crashing_passes import drive_with_crashes
 from tests.support.launch_counting import counted_local_launches, repeated
 
 
@@ -46,10 +46,6 @@ def crashy(marker: str):
 
 
 EXPECTED = collections.Counter({"first": 1, "second": 1, "loop": 3, "total": 1})
-
-
-class Crash(Exception):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -84,30 +80,10 @@ def test_run_finishes_with_each_task_once_when_passes_die_between_writes(
 ):
     """Each reconciler dies at its 1st, then the next at its 2nd, ... `span`-th write, then again from the 1st:
     every position between two writes of a pass is hit, and every crash is followed by a fresh reconciler."""
-    settings, runs = app_runtime.settings, app_runtime.store.runs
+    runs = app_runtime.store.runs
     marker = tmp_path / "marker.txt"
     run_id = _submit(app_runtime, package, marker, unique)
-    positions = itertools.cycle(range(1, span + 1))
-    crashes = 0
-    deadline = time.monotonic() + 120
-    while runs.get_run(run_id).state not in FINAL_RUN_STATES:
-        assert time.monotonic() < deadline, "run did not finish"
-        crash_at, writes = next(positions), itertools.count(1)
-
-        def checkpoint(label: str, crash_at: int = crash_at, writes=writes) -> None:
-            if next(writes) == crash_at:
-                raise Crash(label)
-
-        # A fresh reconciler and executor object after every crash, as after a Lambda or stack restart.
-        reconciler = Reconciler(
-            settings, app_runtime.store, LocalExecutor(tmp_path / "executor"), checkpoint=checkpoint
-        )
-        try:
-            while runs.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
-                reconciler.run_pass([run_id])
-                time.sleep(0.05)
-        except Crash:
-            crashes += 1
+    crashes = drive_with_crashes(app_runtime, run_id, lambda: LocalExecutor(tmp_path / "executor"), span)
     run = runs.get_run(run_id)
     assert run.state == "SUCCEEDED", run.error
     assert crashes > 0

@@ -56,31 +56,14 @@ def finish_attempt(
     """
     stamp = format_time(now)
     if succeeded:
-        return transition(
-            record,
-            TaskState.SUCCEEDED,
-            now=stamp,
-            parameters=dict(parameters),
-            artifacts=dict(artifacts),
-            error="",
-            exit_code=exit_code,
-        )
+        return succeeded_attempt(record, parameters, artifacts, exit_code, now)
     if record.state is TaskState.CANCELING:
         return transition(
             record, TaskState.CANCELED, now=stamp, error=error or "canceled", exit_code=exit_code
         )
-    lost_before = int(record.data.get(LOST_ATTEMPTS_KEY) or 0)
-    if lost and lost_before < MAX_LOST_ATTEMPTS:
-        return transition(
-            record,
-            TaskState.PENDING,
-            now=stamp,
-            attempt=max(record.attempt, 1) + 1,
-            next_attempt_at="",
-            error=error,
-            exit_code=exit_code,
-            data={**record.data, LOST_ATTEMPTS_KEY: lost_before + 1},
-        )
+    rerun = lost_attempt_rerun(record, error, exit_code, now) if lost else None
+    if rerun is not None:
+        return rerun
     policy = RetryPolicy.of_task(task_of_record(spec, record))
     elapsed = now - parse_time(record.created_at) if record.created_at else datetime.timedelta(0)
     attempt = max(record.attempt, 1)
@@ -106,6 +89,45 @@ def finish_attempt(
     data = {**record.data, OWN_FAILURE_KEY: True}
     return transition(
         record, TaskState.FAILED, now=stamp, error=error or "failed", exit_code=exit_code, data=data
+    )
+
+
+def lost_attempt_rerun(
+    record: TaskRecord, error: str, exit_code: int | None, now: datetime.datetime
+) -> TaskRecord | None:
+    """A lost attempt's record PENDING again with `attempt + 1`, due at once, whatever the retry policy;
+    None once the task lost MAX_LOST_ATTEMPTS attempts (it fails then like any failed attempt)."""
+    lost_before = int(record.data.get(LOST_ATTEMPTS_KEY) or 0)
+    if lost_before >= MAX_LOST_ATTEMPTS:
+        return None
+    return transition(
+        record,
+        TaskState.PENDING,
+        now=format_time(now),
+        attempt=max(record.attempt, 1) + 1,
+        next_attempt_at="",
+        error=error,
+        exit_code=exit_code,
+        data={**record.data, LOST_ATTEMPTS_KEY: lost_before + 1},
+    )
+
+
+def succeeded_attempt(
+    record: TaskRecord,
+    parameters: dict[str, Any],
+    artifacts: dict[str, list[dict[str, Any]]],
+    exit_code: int | None,
+    now: datetime.datetime,
+) -> TaskRecord:
+    """The record of an attempt that succeeded with these outputs."""
+    return transition(
+        record,
+        TaskState.SUCCEEDED,
+        now=format_time(now),
+        parameters=dict(parameters),
+        artifacts=dict(artifacts),
+        error="",
+        exit_code=exit_code,
     )
 
 

@@ -21,6 +21,7 @@ class RunInput:
     created_at / scheduled_at: RFC3339 strings (for `{{$.pipeline_job_create_time_utc}}` etc.).
     cancel_requested: the user asked `:terminate`; the engine stops launching, cancels what runs,
     still runs exit handlers, and finishes the run CANCELED.
+    namespace: the Kubernetes namespace the run's pods run in (`{{workflow.namespace}}` of KFP v1 runs).
     """
 
     run_id: str
@@ -31,6 +32,7 @@ class RunInput:
     scheduled_at: str = ""
     cancel_requested: bool = False
     display_name: str = ""
+    namespace: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

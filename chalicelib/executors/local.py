@@ -100,8 +100,8 @@ class LocalExecutor:
     # -- protocol ---------------------------------------------------------------------------------------
     def launch(self, attempt: AttemptLaunch) -> str:
         """Queue or start the attempt unless its workdir already exists; return its process name."""
-        spec = attempt.spec
-        key: AttemptKey = (spec.run_id, spec.task_id, spec.attempt)
+        key: AttemptKey = (attempt.spec.run_id, attempt.spec.task_id, attempt.spec.attempt)
+        spec = attempt.spec.with_pod_name(process_name(*key))
         workdir = self.workdir(*key)
         with self._lock:
             if (workdir / TASK_FILE).exists():
@@ -277,6 +277,8 @@ class LocalExecutor:
         env["PATH"] = os.pathsep.join(p for p in (str(self.python_bin_dir), env.get("PATH", "")) if p)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)
         env.setdefault("KFPS_PACKAGE_CACHE", str(self.package_cache))
+        env["KFPS_VOLUME_ROOT"] = str(self.data_dir / "volumes")
+        env["KFP_POD_NAME"] = process_name(*key)
         workspace = self.data_dir / "workspaces" / key[0]
         workspace.mkdir(parents=True, exist_ok=True)
         env["KFPS_WORKSPACE_PATH"] = str(workspace)

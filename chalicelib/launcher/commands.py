@@ -9,7 +9,7 @@ import os
 import traceback
 from pathlib import Path
 
-from chalicelib.launcher import runner, storage
+from chalicelib.launcher import argo_step, runner, storage
 from chalicelib.launcher.errors import LauncherError
 from chalicelib.task_contract import TaskResult, TaskSpec
 
@@ -59,14 +59,26 @@ def prepare(arguments: argparse.Namespace) -> int:
     """Write executor_input.json and argv.json into the workdir; exit code 1 when the task cannot run."""
     spec = TaskSpec.from_json(storage.read_text(arguments.task_file))
     try:
-        runner.prepare_task(
-            spec, arguments.workdir, settings_of(arguments, host_python=arguments.host_python)
-        )
+        if spec.is_argo_step:
+            _prepare_argo_step(spec, arguments.workdir)
+        else:
+            runner.prepare_task(
+                spec, arguments.workdir, settings_of(arguments, host_python=arguments.host_python)
+            )
     except LauncherError as error:
         logger.error("%s", error)
         (arguments.workdir / "prepare_error").write_text(str(error))
         return 1
     return 0
+
+
+def _prepare_argo_step(spec: TaskSpec, workdir: Path) -> None:
+    """A KFP v1 step in a pod: stage its inputs and write argv.json / env.json for the pod's wrapper."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / runner.STARTED_AT_FILE).write_text(runner.now_utc())
+    argv, env = argo_step.prepare_step(spec, workdir)
+    (workdir / runner.ARGV_FILE).write_text(json.dumps(argv))
+    (workdir / runner.ENV_FILE).write_text(json.dumps(env))
 
 
 def collect(arguments: argparse.Namespace) -> int:
@@ -87,6 +99,10 @@ def collect(arguments: argparse.Namespace) -> int:
             log_tail=log_tail or error,
             started_at=started_at,
             finished_at=runner.now_utc(),
+        )
+    elif spec.is_argo_step:
+        result = argo_step.collect_step(
+            spec, workdir, arguments.exit_code, log_tail, started_at, runner.now_utc()
         )
     else:
         executor_input = json.loads((workdir / runner.EXECUTOR_INPUT_FILE).read_text())

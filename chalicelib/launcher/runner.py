@@ -259,22 +259,31 @@ def collect_task(
     )
 
 
+def launcher_failure(error: LauncherError, started_at: str) -> TaskResult:
+    """The result of an attempt the launcher could not run (logged; the message is also the log tail)."""
+    logger.error("%s", error)
+    return TaskResult(
+        LAUNCHER_ERROR_EXIT_CODE,
+        error=str(error),
+        log_tail=str(error),
+        started_at=started_at,
+        finished_at=now_utc(),
+    )
+
+
 def run_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> TaskResult:
     """Prepare, run and collect one attempt in this process; launcher failures become failed results."""
+    if spec.is_argo_step:
+        from chalicelib.launcher.argo_local import run_step
+
+        return run_step(spec, workdir)
     started_at = now_utc()
     if settings.host_python:
         logger.info("image %r is ignored: the command runs on this host", spec.container.get("image", ""))
     try:
         prepared = prepare_task(spec, workdir, settings)
     except LauncherError as error:
-        logger.error("%s", error)
-        return TaskResult(
-            LAUNCHER_ERROR_EXIT_CODE,
-            error=str(error),
-            log_tail=str(error),
-            started_at=started_at,
-            finished_at=now_utc(),
-        )
+        return launcher_failure(error, started_at)
     exit_code, log_tail = run_command(prepared.argv, {**os.environ, **prepared.env}, workdir)
     return collect_task(spec, prepared.executor_input, exit_code, settings, log_tail, started_at)
 

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.engine.argo.records import OBJECT_KEY
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.runtime import Runtime
 from chalicelib.services.errors import FailedPrecondition
@@ -136,19 +137,27 @@ def unarchive_run(runtime: Runtime, run_id: str) -> None:
 
 
 def delete_run(runtime: Runtime, run_id: str) -> None:
-    """Delete a final run at once; an active one is hidden now and removed by the reconciler once its tasks
-    are stopped."""
+    """Delete a final run at once; an active one, or a final one whose KFP v1 resource steps created
+    Kubernetes objects (only the reconciler reaches the cluster), is hidden now and removed by the reconciler
+    once its tasks are stopped and its objects deleted."""
     run = visible_run(runtime, run_id)
-    if run.state in FINAL_RUN_STATES:
+    if run.state in FINAL_RUN_STATES and not _holds_cluster_objects(runtime, run_id):
         remove_run(runtime, run)
         return
 
     def deletion_requested(current: Run) -> Run:
+        if current.state in FINAL_RUN_STATES:
+            return dataclasses.replace(current, delete_requested=True)
         state = "CANCELING" if current.state in TERMINABLE_RUN_STATES else current.state
         return moved_to(current, state, now_text(), cancel_requested=True, delete_requested=True)
 
     _act(runtime, run_id, deletion_requested)
     runtime.kicker.kick(run_id)
+
+
+def _holds_cluster_objects(runtime: Runtime, run_id: str) -> bool:
+    tasks = runtime.store.runs.load_tasks(run_id).values()
+    return any((record.data.get(OBJECT_KEY) or {}).get("owned") for record in tasks)
 
 
 def remove_run(runtime: Runtime, run: Run) -> None:

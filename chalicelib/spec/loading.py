@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.spec import archive, documents, graph, schema
+from chalicelib.spec.argo_validation import package_from_workflow
+from chalicelib.spec.argo_workflow import is_workflow
 from chalicelib.spec.errors import InvalidPackage
 from chalicelib.spec.package import PipelinePackage
 
@@ -47,13 +49,16 @@ def load_package(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_B
 def spec_from_struct(struct: Any, source: str = "pipeline_spec") -> PipelinePackage:
     """Validate a pipeline spec given as a JSON struct (a run or pipeline-version create body).
 
-    `struct` is either the PipelineSpec itself or the wrapper `{"pipeline_spec": {...}, "platform_spec":
-    {...}}` that kfp.Client sends when the YAML had a platform document. `source` names the field in
-    messages. Returns the validated package; raises InvalidPackage.
+    `struct` is the PipelineSpec itself, the wrapper `{"pipeline_spec": {...}, "platform_spec": {...}}` that
+    kfp.Client sends when the YAML had a platform document, or a KFP v1 Argo Workflow. `source` names the
+    field in messages. Returns the validated package; raises InvalidPackage.
     """
     if not isinstance(struct, dict):
         raise InvalidPackage(f"{source}: expected a JSON object, got {_json_kind(struct)}")
     documents.check_json_value(struct, source)
+    _refuse_other_argo_kinds(struct, source)
+    if is_workflow(struct):
+        return package_from_workflow(struct, source)
     if struct and set(struct) <= _WRAPPER_KEYS and ("pipeline_spec" in struct or "pipelineSpec" in struct):
         pipeline = struct.get("pipeline_spec", struct.get("pipelineSpec"))
         platform = struct.get("platform_spec", struct.get("platformSpec"))
@@ -116,8 +121,28 @@ def _yaml_documents(data: bytes, source: str) -> list[dict[str, Any]]:
     return parsed
 
 
+def _refuse_other_argo_kinds(document: dict[str, Any], source: str) -> None:
+    api_version = str(document.get("apiVersion", ""))
+    if api_version.startswith("argoproj.io/") and document.get("kind") != "Workflow":
+        raise InvalidPackage(
+            f"{source}: kind {document.get('kind')!r} ({api_version}) is not supported; a KFP v1 package is "
+            "an Argo Workflow (kind: Workflow)"
+        )
+
+
 def _package_from_documents(parsed: list[dict[str, Any]], source: str) -> PipelinePackage:
-    """Tell the PipelineSpec and PlatformSpec documents apart (a PlatformSpec has only `platforms`)."""
+    """Tell the PipelineSpec and PlatformSpec documents apart (a PlatformSpec has only `platforms`); a KFP v1
+    package is one Argo Workflow document."""
+    for document in parsed:
+        _refuse_other_argo_kinds(document, source)
+    workflows = [doc for doc in parsed if is_workflow(doc)]
+    if workflows:
+        if len(parsed) > 1:
+            raise InvalidPackage(
+                f"{source}: holds an Argo Workflow and {len(parsed) - 1} more document(s); a KFP v1 package "
+                "is exactly one Workflow document"
+            )
+        return package_from_workflow(workflows[0], source)
     platforms = [doc for doc in parsed if set(doc) == {"platforms"}]
     pipelines = [doc for doc in parsed if set(doc) != {"platforms"}]
     if not pipelines:

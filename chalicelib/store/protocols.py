@@ -13,8 +13,9 @@ Shared rules:
   ConcurrentUpdate (`save_task` of a version-0 record that exists).
 - Listings take their scope explicitly; they are index queries, never scans: the namespace's experiments,
   pipelines, runs and recurring runs, an experiment's runs and recurring runs, a pipeline's versions, the
-  active runs (sparse: only non-final runs) and the enabled recurring runs (sparse). Index listings may lag a
-  write slightly (DynamoDB global indexes are eventually consistent); `get_*` reads are strongly consistent.
+  active runs (sparse: only the runs the reconciler visits, `Run.needs_reconciler`) and the enabled recurring
+  runs (sparse). Index listings may lag a write slightly (DynamoDB global indexes are eventually consistent);
+  `get_*` reads are strongly consistent.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class RunStore(Protocol):
         """The namespace's runs, or the experiment's when `experiment_id` is given."""
 
     def active_run_ids(self) -> list[str]:
-        """Ids of the runs that are not final, in every namespace (sparse index)."""
+        """Ids of the runs the reconciler visits (`Run.needs_reconciler`: not final, or a final run's deletion
+        pending), in every namespace (sparse index)."""
 
     def update_run(self, run: Run) -> Run:
         """Versioned write of the whole run. When the run enters a final state it gives back its recurring run's

@@ -77,7 +77,8 @@ class Run:
     """One run. The spec snapshot is an object (`spec_key`); its task instances are the engine's TaskRecords.
 
     cancel_requested: `:terminate` (or a deletion) asked the reconciler to stop the run.
-    delete_requested: deleted while active; hidden from the API, removed once its tasks stopped.
+    delete_requested: deleted while active (or while final with Kubernetes objects of KFP v1 resource steps);
+        hidden from the API, removed by the reconciler once its tasks stopped and those objects are deleted.
     retry_requested / retry_applied: `:retry` counter and the reconciler's acknowledgement of it.
     holds_slot: the run counts against its recurring run's `max_concurrency` (`RecurringRun.active_runs`).
         Kept by the store, never by callers: set when a run of a recurring run is created or made active
@@ -115,6 +116,13 @@ class Run:
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_RUN_STATES
+
+    @property
+    def needs_reconciler(self) -> bool:
+        """Whether reconcile passes visit the run (the stores' sparse active index): it is not final, or it was
+        deleted when final while it held Kubernetes objects (KFP v1 resource steps) only the reconciler can
+        delete."""
+        return not self.is_final or self.delete_requested
 
     @property
     def wants_slot(self) -> bool:

@@ -1,5 +1,6 @@
 """The engine stays pure: it imports only the standard library, cel-python, itself, the task contract and the
-pure timestamps module."""
+pure timestamps module and the pure Argo Workflow model of the spec package (`chalicelib.spec.argo_*`, the v1
+planner's spec types)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,16 @@ def imported_modules(path: Path) -> list[str]:
     return names
 
 
-ENGINE_FILES = sorted(ENGINE.glob("*.py"))
+ENGINE_FILES = sorted(ENGINE.rglob("*.py"))
+SPEC_TYPES = (
+    "chalicelib.spec.argo_workflow",
+    "chalicelib.spec.argo_expressions",
+    "chalicelib.spec.argo_templating",
+)
+SPEC_DIR = ENGINE.parent / "spec"
 
 
-@pytest.mark.parametrize("path", ENGINE_FILES, ids=[path.name for path in ENGINE_FILES])
+@pytest.mark.parametrize("path", ENGINE_FILES, ids=[str(path.relative_to(ENGINE)) for path in ENGINE_FILES])
 def test_engine_module_imports_nothing_impure(path):
     for name in imported_modules(path):
         assert not any(name == bad or name.startswith(f"{bad}.") for bad in FORBIDDEN), (
@@ -45,10 +52,24 @@ def test_engine_module_imports_nothing_impure(path):
         )
         top = name.split(".")[0]
         if top == "chalicelib":
-            assert name.startswith("chalicelib.engine") or name in PURE_MODULES, f"{path.name}: {name}"
+            assert name.startswith("chalicelib.engine") or name in (*PURE_MODULES, *SPEC_TYPES), (
+                f"{path.name}: {name}"
+            )
         else:
             assert top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY, f"{path.name} imports {name}"
 
 
 def test_import_scan_sees_the_engine_modules():
     assert {"planner.py", "conditions.py", "inputs.py"} <= {path.name for path in ENGINE_FILES}
+    assert ENGINE / "argo" / "planner.py" in ENGINE_FILES
+
+
+@pytest.mark.parametrize("module", SPEC_TYPES)
+def test_the_spec_types_the_engine_uses_are_pure_too(module):
+    path = SPEC_DIR / f"{module.rsplit('.', 1)[-1]}.py"
+    for name in imported_modules(path):
+        top = name.split(".")[0]
+        if top == "chalicelib":
+            assert name in SPEC_TYPES, f"{path.name} imports {name}"
+        else:
+            assert top in sys.stdlib_module_names, f"{path.name} imports {name}"

@@ -141,3 +141,27 @@ def test_event_without_key_is_dropped(app_client: AppClient) -> None:
     )
 
     assert app_client.invoke("register_uploaded_pipeline", event)["result"] == "invalid"
+
+
+def test_a_kfp_v1_workflow_uploaded_to_s3_registers_as_a_v1_version(
+    app_client: AppClient, s3, catalog, unique: str
+) -> None:
+    import yaml
+
+    from tests.spec.test_argo_packages import SMALL
+
+    key = f"pipelines/v1-{unique}.yaml"
+    etag = put(s3, key, yaml.safe_dump(SMALL).encode())
+    registered = deliver(app_client, key, etag)
+    assert registered["result"] == "registered"
+    _, shown = app_client.call(
+        "GET", f"/pipelines/{registered['pipeline_id']}/versions/{registered['version_id']}"
+    )
+    assert shown["pipeline_spec"] == SMALL
+
+    broken = {**SMALL, "spec": {**SMALL["spec"], "entrypoint": "nowhere"}}
+    bad_key = f"pipelines/v1-bad-{unique}.yaml"
+    delivered = deliver(app_client, bad_key, put(s3, bad_key, yaml.safe_dump(broken).encode()))
+    (version,) = versions_of(catalog, f"v1-bad-{unique}")
+    assert version.version_id == delivered["version_id"]
+    assert "spec.entrypoint 'nowhere' is not a template" in version.error["message"]

@@ -10,6 +10,8 @@
   `s3://<bucket>/logs/<run>/<task>/<n>.log` and deletes the pod; `cancel` deletes the pod.
 - `create_pvc` / `create_workspace_pvc` / `delete_pvc` serve kfp-kubernetes CreatePVC/DeletePVC and
   `pipelineConfig.workspace`; no container runs for them.
+- KFP v1 steps get their pod from `argo_pod.py` (with `{{pod.name}}` filled in); `apply_object` /
+  `read_object` / `delete_object` serve v1 resource templates (`objects.py`).
 
 The executor's own credentials (Lambda role) need pods create/get/list/delete, pods/log get and PVC
 create/delete in the namespaces; the pods' S3 access comes from their service account (IRSA / Pod Identity).
@@ -26,8 +28,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chalicelib.executors.k8s import names
+from chalicelib.executors.k8s.argo_pod import build_argo_pod
 from chalicelib.executors.k8s.errors import KubernetesApiError, LaunchRejected
 from chalicelib.executors.k8s.manifest import COLLECT_CONTAINER, MAIN_CONTAINER, PREPARE_CONTAINER, build_pod
+from chalicelib.executors.k8s.objects import KubernetesObjects
 from chalicelib.executors.k8s.oci_artifacts import OciArtifactError
 from chalicelib.executors.k8s.platform_config import PlatformSpecError
 from chalicelib.executors.k8s.pod_status import PodIdentity, PodVerdict, pod_identity, pod_verdict
@@ -77,6 +81,7 @@ class KubernetesExecutor:
         self._core_api = core_api
         self._now = now
         self._unfinished: dict[AttemptKey, str] = {}  # launched here and not yet seen final → namespace
+        self._cluster_objects: KubernetesObjects | None = None
 
     # -- clients -----------------------------------------------------------------------------------------
     @property
@@ -120,7 +125,11 @@ class KubernetesExecutor:
         """
         spec = attempt.spec
         try:
-            pod = build_pod(attempt, self._settings)
+            if spec.is_argo_step:
+                spec = spec.with_pod_name(names.pod_name(spec.run_id, spec.task_id, spec.attempt))
+                pod = build_argo_pod(dataclasses.replace(attempt, spec=spec), self._settings)
+            else:
+                pod = build_pod(attempt, self._settings)
         except (PlatformSpecError, ResourceSpecError, OciArtifactError) as error:
             raise LaunchRejected(f"task {spec.task_name!r}: {error}") from error
         name = pod["metadata"]["name"]
@@ -181,6 +190,8 @@ class KubernetesExecutor:
         if verdict.needs_result:
             text = self._get(names.result_key(*key))
             result = TaskResult.from_json(text) if text else None
+        if phase is AttemptPhase.SUCCEEDED and result is None and not identity.collected:
+            result = TaskResult(0, started_at=verdict.started_at, finished_at=verdict.finished_at)
         if phase is AttemptPhase.SUCCEEDED:
             if result is None:
                 phase, reason, message = AttemptPhase.FAILED, "ResultMissing", "the pod wrote no result.json"
@@ -283,3 +294,21 @@ class KubernetesExecutor:
     def delete_pvc(self, namespace: str, name: str) -> None:
         """Delete a claim (DeletePVC); a claim that is already gone is fine."""
         self._api(self.core.delete_namespaced_persistent_volume_claim, name, namespace, tolerate=(404,))
+
+    # -- objects of KFP v1 resource templates (`chalicelib.argo_resources.ObjectOperations`) --------------------
+    @property
+    def cluster_objects(self) -> KubernetesObjects:
+        if self._cluster_objects is None:
+            self._cluster_objects = KubernetesObjects(self.core.api_client)
+        return self._cluster_objects
+
+    def apply_object(
+        self, namespace: str, action: str, manifest: dict[str, Any], merge_strategy: str
+    ) -> dict[str, Any] | None:
+        return self.cluster_objects.apply_object(namespace, action, manifest, merge_strategy)
+
+    def read_object(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        return self.cluster_objects.read_object(namespace, api_version, kind, name)
+
+    def delete_object(self, namespace: str, api_version: str, kind: str, name: str) -> None:
+        self.cluster_objects.delete_object(namespace, api_version, kind, name)

@@ -26,6 +26,7 @@ from chalicelib.executors.k8s.platform_config import platform_parts, uses_worksp
 from chalicelib.executors.k8s.resources import container_resources, resolve_parameter_placeholders
 from chalicelib.executors.k8s.settings import KubernetesSettings
 from chalicelib.executors.protocol import AttemptLaunch
+from chalicelib.task_contract import TaskSpec
 
 LAUNCHER_DIR = "/kfp-launcher"
 LAUNCHER_VOLUME = "kfp-launcher"
@@ -50,7 +51,7 @@ def _shared_mounts() -> list[dict[str, Any]]:
     return mounts
 
 
-def _launcher_container(
+def launcher_container(
     name: str, step: str, settings: KubernetesSettings, extra: list[str]
 ) -> dict[str, Any]:
     return {
@@ -83,15 +84,7 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
     name = names.pod_name(spec.run_id, spec.task_id, spec.attempt)
     result = result_uri(settings, spec.run_id, spec.task_id, spec.attempt)
     labels = {**parts.labels, **names.pod_labels(spec.run_id, spec.task_id, spec.attempt, spec.pipeline_name)}
-    annotations = {
-        **parts.annotations,
-        names.ANNOTATION_RUN_ID: spec.run_id,
-        names.ANNOTATION_TASK_ID: spec.task_id,
-        names.ANNOTATION_TASK_NAME: spec.task_name,
-        names.ANNOTATION_DISPLAY_NAME: spec.display_name,
-        names.ANNOTATION_PIPELINE_NAME: spec.pipeline_name,
-        names.ANNOTATION_RESULT_URI: result,
-    }
+    annotations = {**parts.annotations, **attempt_annotations(spec, result)}
 
     env: list[dict[str, Any]] = [
         {"name": e["name"], "value": str(e.get("value", ""))} for e in container.get("env") or []
@@ -120,8 +113,8 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
 
     task_file = ["--task-file", task_uri(settings, spec.run_id, spec.task_id, spec.attempt)]
     module = ["--launcher-module", settings.launcher_module]
-    prepare = _launcher_container(PREPARE_CONTAINER, "prepare", settings, task_file + module)
-    collect = _launcher_container(
+    prepare = launcher_container(PREPARE_CONTAINER, "prepare", settings, task_file + module)
+    collect = launcher_container(
         COLLECT_CONTAINER, "collect", settings, task_file + module + ["--result-file", result]
     )
     for launcher in (prepare, collect):
@@ -152,14 +145,27 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
         pod_spec["activeDeadlineSeconds"] = parts.active_deadline_seconds
     pod_spec.update(parts.host_namespaces)
 
+    return pod_manifest(name, attempt.namespace, labels, annotations, pod_spec)
+
+
+def attempt_annotations(spec: TaskSpec, result: str) -> dict[str, str]:
+    """The annotations that tie a pod to its attempt (`pod_status.pod_identity` reads them back)."""
+    return {
+        names.ANNOTATION_RUN_ID: spec.run_id,
+        names.ANNOTATION_TASK_ID: spec.task_id,
+        names.ANNOTATION_TASK_NAME: spec.task_name,
+        names.ANNOTATION_DISPLAY_NAME: spec.display_name,
+        names.ANNOTATION_PIPELINE_NAME: spec.pipeline_name,
+        names.ANNOTATION_RESULT_URI: result,
+    }
+
+
+def pod_manifest(
+    name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str], pod_spec: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": attempt.namespace,
-            "labels": labels,
-            "annotations": annotations,
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations},
         "spec": pod_spec,
     }

@@ -21,6 +21,9 @@ ANNOTATION_TASK_NAME = "kfp-serverless.io/task-name"
 ANNOTATION_DISPLAY_NAME = "kfp-serverless.io/display-name"
 ANNOTATION_PIPELINE_NAME = "kfp-serverless.io/pipeline-name"
 ANNOTATION_RESULT_URI = "kfp-serverless.io/result-uri"
+ANNOTATION_COLLECT = (
+    "kfp-serverless.io/collect"  # "none": a KFP v1 step with nothing to collect (no launcher)
+)
 
 MAX_NAME = 63
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

@@ -9,7 +9,9 @@ Rules:
 - main container ended but the collect container still running after `collect_grace_seconds` → FAILED
   `CollectTimeout` (e.g. the whole main container was killed before it could write its exit code);
 - pod Succeeded → SUCCEEDED; pod Failed → FAILED with the most telling reason
-  (`PrepareFailed`, the main container's reason, `CollectFailed`, `DeadlineExceeded`).
+  (`PrepareFailed`, the main container's reason, `CollectFailed`, `DeadlineExceeded`);
+- main and collect ended while sidecars (KFP v1 steps) still run or failed: decided by main and collect alone;
+- a KFP v1 step pod without launcher containers (`kfp-serverless.io/collect: none`): main's exit code decides.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class PodIdentity:
     attempt: int
     name: str
     namespace: str
+    collected: bool = True  # False: a KFP v1 step pod without launcher containers; main's exit code is all
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +90,10 @@ def pod_identity(pod: dict[str, Any]) -> PodIdentity | None:
     attempt = labels.get(names.LABEL_ATTEMPT, "")
     if not run_id or not task_id or not attempt.isdigit():
         return None
-    return PodIdentity(run_id, task_id, int(attempt), meta.get("name", ""), meta.get("namespace", ""))
+    collected = annotations.get(names.ANNOTATION_COLLECT) != "none"
+    return PodIdentity(
+        run_id, task_id, int(attempt), meta.get("name", ""), meta.get("namespace", ""), collected
+    )
 
 
 def _statuses(status: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
@@ -137,11 +143,24 @@ def pod_verdict(
     )
     if not finished_pod and (meta.get("deletionTimestamp") or disrupted):
         return PodVerdict(AttemptPhase.LOST, "Deleted", "the pod was deleted before it finished", **common)
+    if main and (meta.get("annotations") or {}).get(names.ANNOTATION_COLLECT) == "none":
+        if main.get("exitCode") == 0:
+            return PodVerdict(AttemptPhase.SUCCEEDED, **common)
+        return PodVerdict(
+            AttemptPhase.FAILED, main.get("reason") or "Error", main.get("message", ""), **common
+        )
     if main and main.get("reason") == "OOMKilled":
         message = main.get("message") or "the main container ran out of memory"
         return PodVerdict(AttemptPhase.FAILED, "OOMKilled", message, needs_result=finished_pod, **common)
     if pod_phase == "Succeeded":
         return PodVerdict(AttemptPhase.SUCCEEDED, needs_result=True, **common)
+    if main and collect and status.get("reason") != "DeadlineExceeded":
+        # Both ended; only sidecars (KFP v1 steps) may still run or have been stopped: they do not count.
+        if main.get("exitCode") == 0 and collect.get("exitCode") == 0:
+            return PodVerdict(AttemptPhase.SUCCEEDED, needs_result=True, **common)
+        if pod_phase == "Running":
+            reason = (main.get("reason") or "Error") if main.get("exitCode") else "CollectFailed"
+            return PodVerdict(AttemptPhase.FAILED, reason, "", needs_result=True, **common)
     if pod_phase == "Failed":
         if status.get("reason") == "DeadlineExceeded":
             reason = "DeadlineExceeded"

@@ -118,7 +118,7 @@ class DynamoRunStore:
             finished_at=run.finished_at,
             error=run.error,
             recurring_run_id=run.recurring_run_id or None,
-            active_key=None if run.is_final else ACTIVE_KEY,
+            active_key=ACTIVE_KEY if run.needs_reconciler else None,
             cancel_requested=run.cancel_requested,
             delete_requested=run.delete_requested,
             retry_requested=run.retry_requested,

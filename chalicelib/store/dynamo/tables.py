@@ -6,8 +6,8 @@ environment at import time and one process can talk to two deployments (tests, t
 One table per kind. Every list is a Query on a key or a global secondary index (never a Scan):
 namespace-scoped lists go through `by_namespace` (hash `ns_key` = "ns#" + namespace, because DynamoDB key
 attributes cannot be empty and KFP's single-user namespace is ""), runs and recurring runs of an experiment
-through `by_experiment`, the reconciler's active runs through the sparse `active` index (only active runs carry
-`active_key`) and the local firer's enabled recurring runs through the sparse `enabled` index.
+through `by_experiment`, the reconciler's active runs through the sparse `active` index (only the runs it visits,
+`Run.needs_reconciler`, carry `active_key`) and the local firer's enabled recurring runs through the sparse `enabled` index.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class EmbeddedRunStore:
                         run.namespace,
                         run.experiment_id,
                         run.recurring_run_id,
-                        None if run.is_final else 1,
+                        1 if run.needs_reconciler else None,
                         run.created_at,
                         run.version,
                         encode(run),
@@ -115,7 +115,13 @@ class EmbeddedRunStore:
         with self._db.write() as tx:
             changed = tx.execute(
                 "UPDATE runs SET active = ?, version = ?, record = ? WHERE run_id = ? AND version = ?",
-                (None if run.is_final else 1, stored.version, encode(stored), run.run_id, run.version),
+                (
+                    1 if run.needs_reconciler else None,
+                    stored.version,
+                    encode(stored),
+                    run.run_id,
+                    run.version,
+                ),
             ).rowcount
             if not changed:
                 raise ConcurrentUpdate(f"run {run.run_id} changed concurrently")

@@ -4,6 +4,11 @@ Images are ignored. Init containers run in order, then the containers concurrent
 process in its own private mount namespace (`unshare --mount --propagation private`) where the pod's
 volumes (emptyDir, PVC, secret, configMap, ephemeral: all plain host directories) are bind-mounted at their
 mountPaths. Mount points are created on the host (empty directories) because mkdir is not namespaced.
+Like a container's own root file system, `/tmp` (and /opt, /srv, /var, /home, /mnt, /media) is private to each
+container: an overlay of the host's directory whose writes go to the container's tmpfs (KFP v1 steps all write
+`/tmp/outputs/...`). New top-level directories and files directly under `/` still reach the host, and so do
+writes under `shared_dirs` (the tests' temporary directory, through which tests hand files to pods). Secrets come from
+`add_secret` or from Secret objects created through the API.
 Exit codes, phases and logs flow back through the fake API (`status.containerStatuses[].state`, `/log`).
 Deleting a pod kills its process groups. Needs root and unshare: see `mount_namespaces_available()`.
 """
@@ -23,6 +28,9 @@ from typing import Any
 
 from tests.executors.k8s_fake.server import FakeKube, timestamp
 
+# Like a container's own root file system, writes under these go to the container's tmpfs, not the host.
+PRIVATE_TOP_DIRS = ("/tmp", "/opt", "/srv", "/var", "/home", "/mnt", "/media")
+
 
 def mount_namespaces_available() -> bool:
     """Whether this process may create private mount namespaces and bind-mount (root on Linux)."""
@@ -38,11 +46,19 @@ def mount_namespaces_available() -> bool:
 class ProcessKubelet:
     """Subscribes to `fake.on_create` / `on_delete`; `base_env` is every container's starting environment."""
 
-    def __init__(self, fake: FakeKube, base_env: dict[str, str], cwd: str, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeKube,
+        base_env: dict[str, str],
+        cwd: str,
+        root: Path | None = None,
+        shared_dirs: tuple[Path, ...] = (),
+    ) -> None:
         self.fake = fake
         self.base_env = dict(base_env)
         self.cwd = cwd
         self.root = root or Path(tempfile.mkdtemp(prefix="kubelet-"))
+        self.shared_dirs = tuple(shared_dirs)  # host directories that stay shared inside the private top dirs
         self._processes: dict[tuple[str, str], list[subprocess.Popen[bytes]]] = {}
         self._deleted: set[tuple[str, str]] = set()
         self._threads: list[threading.Thread] = []
@@ -84,8 +100,13 @@ class ProcessKubelet:
                 path = pod_dir / "volumes" / name
             path.mkdir(parents=True, exist_ok=True)
             os.chmod(path, 0o777)
+            config_map = (volume.get("configMap") or {}).get("name")
+            for item in self.fake.objects_of("configmaps", namespace) if config_map else ():
+                if item["metadata"]["name"] == config_map:
+                    for key, value in (item.get("data") or {}).items():
+                        (path / key).write_text(value)
             secret = (volume.get("secret") or {}).get("secretName")
-            for key, value in self.fake.secrets.get((namespace, secret), {}).items() if secret else ():
+            for key, value in (self.fake.secret_data(namespace, secret) or {}).items() if secret else ():
                 (path / key).write_text(value)
             dirs[name] = path
         return dirs
@@ -107,7 +128,7 @@ class ProcessKubelet:
                 env[item["name"]] = value
             elif "secretKeyRef" in source:
                 ref = source["secretKeyRef"]
-                data = self.fake.secrets.get((meta["namespace"], ref["name"]), {})
+                data = self.fake.secret_data(meta["namespace"], ref["name"]) or {}
                 if ref["key"] in data:
                     env[item["name"]] = data[ref["key"]]
                 elif not ref.get("optional"):
@@ -119,14 +140,34 @@ class ProcessKubelet:
         env = self._env(pod, container)
         if env is None:
             return None
-        lines = ["set -e"]
+        # Paths relative to the kubelet's root (the shell's cwd, a host directory): once the private /tmp covers
+        # the host's, absolute paths under /tmp would resolve into it, relative ones from the cwd do not.
+        private = pod_dir.relative_to(self.root) / "private" / container["name"]
+        (self.root / private).mkdir(parents=True, exist_ok=True)
+        q = shlex.quote
+        lines = ["set -e", f"cd {q(str(self.root))}", f"mount -t tmpfs kubelet-private {q(str(private))}"]
+        for index, shared in enumerate(self.shared_dirs):
+            # Held before the overlays exist, put back over them after: writes there reach the host.
+            lines.append(f"mkdir -p {q(str(private / f'shared{index}'))}")
+            lines.append(f"mount -c --bind {q(str(shared))} {q(str(private / f'shared{index}'))}")
+        for index, top in enumerate(PRIVATE_TOP_DIRS):
+            if not os.path.isdir(top):
+                continue
+            upper, work = private / f"upper{index}", private / f"work{index}"
+            options = f"lowerdir={top},upperdir={upper},workdir={work}"
+            lines.append(f"mkdir -p {q(str(upper))} {q(str(work))}")
+            lines.append(f"mount -t overlay kubelet-private-{index} -o {q(options)} {q(top)}")
+        for index, shared in enumerate(self.shared_dirs):
+            lines.append(f"mount -c --bind {q(str(private / f'shared{index}'))} {q(str(shared))}")
         for mount in container.get("volumeMounts") or []:
             source = dirs[mount["name"]] / mount.get("subPath", "")
             source.mkdir(parents=True, exist_ok=True)
-            target = shlex.quote(mount["mountPath"])
-            lines.append(f"mkdir -p {target} && mount --bind {shlex.quote(str(source))} {target}")
+            target = q(mount["mountPath"])
+            relative = q(str(source.relative_to(self.root)))
+            lines.append(f"mkdir -p {target} && mount -c --bind {relative} {target}")
             if mount.get("readOnly"):
                 lines.append(f"mount -o remount,bind,ro {target}")
+        lines.append(f"cd {q(str(container.get('workingDir') or self.cwd))}")
         lines.append('exec "$@"')
         argv = [*container.get("command", []), *container.get("args", [])]
         log_path = pod_dir / f"{container['name']}.log"

@@ -100,7 +100,13 @@ def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStac
     fake.on_create.append(created.append)
     workdir = root / "containers"
     workdir.mkdir(parents=True, exist_ok=True)
-    kubelet = ProcessKubelet(fake, pod_environment(root / "home"), cwd=str(workdir), root=root / "kubelet")
+    kubelet = ProcessKubelet(
+        fake,
+        pod_environment(root / "home"),
+        cwd=str(workdir),
+        root=root / "kubelet",
+        shared_dirs=(root.parent,),
+    )
     kubeconfig = write_kubeconfig(root / "kubeconfig", url, NAMESPACE)
     options = StackOptions(
         port=0,
