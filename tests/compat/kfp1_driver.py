@@ -4,6 +4,7 @@ prints one JSON object of what it saw as its last line of stdout (tests/compat/t
 
 import json
 import sys
+import time
 
 import kfp
 
@@ -23,6 +24,11 @@ def _run_view(detail):
             (node["displayName"], parameter["name"], parameter["value"])
             for node in nodes.values()
             for parameter in (node.get("outputs") or {}).get("parameters", [])
+        ),
+        "artifacts": sorted(
+            (node["displayName"], artifact["name"], "s3" in artifact or "path" in artifact)
+            for node in nodes.values()
+            for artifact in (node.get("outputs") or {}).get("artifacts", [])
         ),
     }
 
@@ -97,13 +103,106 @@ def ir_flow(client, inputs):
     return seen
 
 
+def _v1_pipelines():
+    """KFP v1 pipelines, written with the kfp 1.8 SDK: a function component, a ContainerOp with file_outputs,
+    a condition that is false, and a step that sleeps (to terminate)."""
+    from kfp import dsl
+    from kfp.components import create_component_from_func
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    add_op = create_component_from_func(add, base_image="python:3.9")
+
+    @dsl.pipeline(name="v1beta1-arithmetic")
+    def arithmetic(a: int = 1, b: int = 2):
+        total = add_op(a, b)
+        dsl.ContainerOp(
+            name="echo",
+            image="alpine",
+            command=["sh", "-c", 'echo "sum $0" > /tmp/said.txt', total.output],
+            file_outputs={"said": "/tmp/said.txt"},
+        )
+        with dsl.Condition(total.output > 100):
+            dsl.ContainerOp(name="never", image="alpine", command=["sh", "-c", "exit 1"])
+
+    @dsl.pipeline(name="v1beta1-sleeper")
+    def sleeper():
+        dsl.ContainerOp(name="sleeper", image="alpine", command=["sh", "-c", "sleep 300"])
+
+    return arithmetic, sleeper
+
+
+def _wait_for(client, run_id, statuses, seconds=180):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        detail = client.get_run(run_id)
+        nodes = json.loads(detail.pipeline_runtime.workflow_manifest)["status"].get("nodes", {})
+        if detail.run.status in statuses and any(node["phase"] == "Running" for node in nodes.values()):
+            return detail.run.status
+        time.sleep(1)
+    raise TimeoutError(f"run {run_id} did not reach {statuses}")
+
+
+def v1_flow(client, inputs):
+    """KFP v1 (Argo Workflow) packages compiled by kfp 1.8: from a function, uploaded, refused, terminated."""
+    import tempfile
+
+    from kfp import compiler
+
+    unique = inputs["unique"]
+    arithmetic, sleeper = _v1_pipelines()
+    seen = {}
+    result = client.create_run_from_pipeline_func(
+        arithmetic, {"a": 40, "b": 2}, run_name="v1-from-func", experiment_name=f"v1x-{unique}"
+    )
+    seen["from_func"] = _run_view(result.wait_for_run_completion(timeout=600))
+    seen["from_func_id"] = result.run_id
+
+    package = tempfile.mktemp(suffix=".yaml")
+    compiler.Compiler().compile(arithmetic, package)
+    pipeline = client.upload_pipeline(package, pipeline_name=f"v1x-{unique}")
+    seen["pipeline_parameters"] = sorted((p.name, p.value) for p in pipeline.parameters or [])
+    seen["template_kind"] = yaml_kind(client.pipelines.get_template(pipeline.id).template)
+    experiment = client.create_experiment(f"v1x-{unique}")
+    try:
+        client.run_pipeline(experiment.id, "bad", pipeline_id=pipeline.id, params={"a": 1, "b": "many"})
+        seen["bad_parameter"] = 200
+    except kfp_server_api_exception() as exc:
+        seen["bad_parameter"] = (exc.status, json.loads(exc.body)["error"])
+    run = client.run_pipeline(
+        experiment.id, "v1-from-pipeline", pipeline_id=pipeline.id, params={"a": 5, "b": 6}
+    )
+    seen["from_pipeline"] = _run_view(client.wait_for_run_completion(run.id, timeout=600))
+
+    long = client.create_run_from_pipeline_func(
+        sleeper, {}, run_name="v1-sleeper", experiment_name=f"v1x-{unique}"
+    )
+    seen["running"] = _wait_for(client, long.run_id, ("Running",))
+    client.runs.terminate_run(long.run_id)
+    seen["terminated"] = client.wait_for_run_completion(long.run_id, timeout=300).run.status
+    client.runs.retry_run(long.run_id)
+    seen["retried"] = _wait_for(client, long.run_id, ("Pending", "Running"))
+    client.runs.terminate_run(long.run_id)
+    seen["terminated_again"] = client.wait_for_run_completion(long.run_id, timeout=300).run.status
+    seen["runs"] = sorted(r.name for r in client.list_runs(experiment_id=experiment.id, page_size=50).runs)
+    client.delete_pipeline(pipeline.id)
+    return seen
+
+
+def yaml_kind(text):
+    import yaml
+
+    return yaml.safe_load(text)["kind"]
+
+
 def kfp_server_api_exception():
     import kfp_server_api
 
     return kfp_server_api.ApiException
 
 
-SCENARIOS = {"ir_flow": ir_flow}
+SCENARIOS = {"ir_flow": ir_flow, "v1_flow": v1_flow}
 
 if __name__ == "__main__":
     scenario, host, raw_inputs = sys.argv[1:4]

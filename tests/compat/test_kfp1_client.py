@@ -81,3 +81,31 @@ def test_kfp1_client_drives_a_v2_ir_pipeline_end_to_end(local_stack, kfp_client,
     run = kfp_client.get_run(seen["from_package_id"])
     assert run.state == "SUCCEEDED" and run.experiment_id == seen["experiment_id"]
     assert run.runtime_config.parameters == {"name": "alice"}
+
+
+def test_kfp1_client_runs_v1_argo_packages(local_stack, kfp_client, tmp_path, unique):
+    seen = drive("v1_flow", local_stack.url, {"unique": unique}, tmp_path / "home")
+    for key, run_name, total in (
+        ("from_func", "v1-from-func", "42"),
+        ("from_pipeline", "v1-from-pipeline", "11"),
+    ):
+        view = seen[key]
+        assert view["status"] == "Succeeded" and view["phase"] == "Succeeded" and view["root"], view
+        assert view["nodes"] == [
+            ["add", "Pod", "Succeeded", True],
+            ["condition-1", "DAG", "Skipped", True],
+            ["echo", "Pod", "Succeeded", True],
+            [run_name, "DAG", "Succeeded", True],
+        ], view
+        assert view["outputs"] == [["add", "add-Output", total]], view
+        assert ["echo", "echo-said", True] in view["artifacts"], view
+    assert seen["pipeline_parameters"] == [["a", "1"], ["b", "2"]]
+    assert seen["template_kind"] == "Workflow"
+    assert seen["bad_parameter"][0] == 400 and "'b'" in seen["bad_parameter"][1]
+    assert seen["running"] == "Running" and seen["terminated"] == "Failed"
+    assert seen["retried"] == "Running" and seen["terminated_again"] == "Failed"
+    assert seen["runs"] == ["v1-from-func", "v1-from-pipeline", "v1-sleeper"]
+
+    run = kfp_client.get_run(seen["from_func_id"])
+    assert run.state == "SUCCEEDED" and run.runtime_config.parameters == {"a": "40", "b": "2"}
+    assert [t.display_name for t in run.run_details.task_details if t.display_name == "add"] == ["add"]

@@ -25,6 +25,7 @@ from chalicelib.api.v1beta1.references import (
     reference,
 )
 from chalicelib.spec import PipelinePackage
+from chalicelib.spec.package import PackageFormat, package_format
 from chalicelib.store.records import Experiment, Pipeline, PipelineVersion, RecurringRun, Run
 
 _RUN_STATUS_V1 = {
@@ -46,15 +47,6 @@ def run_status_v1(state: str) -> str:
 
 def storage_state_v1(state: str) -> str:
     return _STORAGE_STATE_V1.get(state.upper(), "STORAGESTATE_UNSPECIFIED")
-
-
-def is_argo_workflow(struct: Any) -> bool:
-    """Whether a stored spec struct is a KFP v1 package (an Argo Workflow), not a v2 PipelineSpec."""
-    return (
-        isinstance(struct, dict)
-        and str(struct.get("apiVersion", "")).startswith("argoproj.io/")
-        and struct.get("kind") == "Workflow"
-    )
 
 
 def parameter_text(value: Any) -> str:
@@ -134,7 +126,7 @@ def run_v1(item: Run, spec: dict[str, Any] | None = None) -> dict[str, Any]:
         "parameters": parameters_v1(item.parameters),
     }
     if spec is not None:
-        if is_argo_workflow(spec):
+        if package_format(spec) is PackageFormat.ARGO:
             pipeline_spec["workflow_manifest"] = json.dumps(spec)
         else:
             pipeline_spec["pipeline_manifest"] = json.dumps(spec)
@@ -238,7 +230,7 @@ def typed_parameters(package: PipelinePackage, texts: Mapping[str, str], what: s
     """v1 text parameters as the values a v2 PipelineSpec's parameter types want (an Argo Workflow takes the
     texts as they are). A text that does not parse as its type → InvalidArgument naming the parameter;
     unknown names are left for `validate_runtime_parameters` to refuse."""
-    if is_argo_workflow(package.pipeline_spec):
+    if package.format is PackageFormat.ARGO:
         return dict(texts)
     definitions = package.root_parameters
     typed: dict[str, Any] = {}
