@@ -6,12 +6,11 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 from kfp import compiler, dsl
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.kfp1 import kfp1_python
+
 DRIVER = Path(__file__).resolve().parent / "kfp1_driver.py"
-DEFAULT_KFP1_PYTHON = REPO_ROOT / ".venv-kfp1" / "bin" / "python"
 
 
 @dsl.component
@@ -22,17 +21,6 @@ def greet(name: str) -> str:
 @dsl.pipeline(name="v1beta1-hello")
 def hello(name: str = "world"):
     greet(name=name)
-
-
-def kfp1_python() -> Path:
-    python = Path(os.environ.get("KFPS_KFP1_PYTHON") or DEFAULT_KFP1_PYTHON)
-    if not python.exists():
-        if os.environ.get("KFPS_KFP1_PYTHON"):
-            raise AssertionError(
-                f"KFPS_KFP1_PYTHON={python} does not exist: run `make .venv-kfp1/.installed`"
-            )
-        pytest.skip("the kfp 1.8 venv is missing: `make .venv-kfp1/.installed` builds it (make test does)")
-    return python
 
 
 def drive(scenario: str, host: str, inputs: dict, home: Path) -> dict:

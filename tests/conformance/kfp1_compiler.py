@@ -1,17 +1,13 @@
-"""Compiling KFP v1 pipelines with the kfp 1.8.22 SDK, which lives in its own venv (`make .venv-kfp1/.installed`;
-kfp 1.8 and kfp 2 cannot share one). `KFPS_KFP1_PYTHON` names its python (`make test` sets it)."""
+"""Compiling KFP v1 pipelines with the kfp 1.8.22 SDK, which lives in its own venv (`tests.support.kfp1`)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.kfp1 import kfp1_python
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = Path(__file__).resolve().parent / "v1_pipelines"
-DEFAULT_PYTHON = REPO_ROOT / ".venv-kfp1" / "bin" / "python"
 
 _SCRIPT = """
 import importlib.util, sys
@@ -21,18 +17,6 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 compiler.Compiler().compile(getattr(module, sys.argv[2]), sys.argv[3])
 """
-
-
-def kfp1_python() -> Path:
-    """The kfp 1.8 venv's python; the test is skipped without it unless `make test` asked for it."""
-    python = Path(os.environ.get("KFPS_KFP1_PYTHON") or DEFAULT_PYTHON)
-    if not python.exists():
-        if os.environ.get("KFPS_KFP1_PYTHON"):
-            raise AssertionError(
-                f"KFPS_KFP1_PYTHON={python} does not exist: run `make .venv-kfp1/.installed`"
-            )
-        pytest.skip("the kfp 1.8 venv is missing: `make .venv-kfp1/.installed` builds it (make test does)")
-    return python
 
 
 def compile_v1(source: str, function: str, target: Path) -> Path:
