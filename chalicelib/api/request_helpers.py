@@ -15,8 +15,11 @@ from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge, er
 from chalicelib.settings import Settings
 
 
-def handled(upload_style: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a route function: exceptions become KFP error responses; dict results become JSON 200s."""
+def handled(
+    upload_style: bool = False, on_error: Callable[[Exception], chalice.Response] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a route function: exceptions become KFP error responses (`error_response`, or `on_error`'s for
+    another API version's error bodies); dict results become JSON 200s."""
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -24,6 +27,8 @@ def handled(upload_style: bool = False) -> Callable[[Callable[..., Any]], Callab
             try:
                 result = func(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - mapped to 4xx/5xx in one place
+                if on_error is not None:
+                    return on_error(exc)
                 return error_response(exc, upload_style=upload_style)
             if isinstance(result, chalice.Response):
                 return result

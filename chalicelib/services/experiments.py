@@ -73,3 +73,12 @@ def archive_experiment(runtime: Runtime, experiment_id: str) -> None:
 
 def unarchive_experiment(runtime: Runtime, experiment_id: str) -> None:
     runtime.store.catalog.set_experiment_storage_state(experiment_id, AVAILABLE)
+
+
+def set_archived(runtime: Runtime, experiment_id: str, archived: bool) -> None:
+    """`:archive` (with its runs and recurring runs) or `:unarchive` an existing experiment. NotFound."""
+    runtime.store.catalog.get_experiment(experiment_id)
+    if archived:
+        archive_experiment(runtime, experiment_id)
+    else:
+        unarchive_experiment(runtime, experiment_id)

@@ -7,16 +7,14 @@ KFP's v1beta1 gateway answers errors with `{"error": text, "code": grpc code, "m
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from typing import Any
 
 import chalice
 from aws_lambda_powertools import Logger
 
 from chalicelib.api.errors import STATUS_TYPE_URL, ApiError, Internal, to_api_error
-from chalicelib.api.request_helpers import json_response
+from chalicelib.api.request_helpers import handled
 
 logger = Logger()
 
@@ -41,17 +39,5 @@ def v1_error_response(exc: Exception) -> chalice.Response:
     )
 
 
-def handled_v1(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a v1beta1 route: exceptions become v1 error responses; dict results become JSON 200s."""
-
-    @functools.wraps(func)
-    def route(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = func(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - mapped to 4xx/5xx in one place
-            return v1_error_response(exc)
-        if isinstance(result, chalice.Response):
-            return result
-        return json_response(result)
-
-    return route
+# Decorates a v1beta1 route: exceptions become v1 error responses; dict results become JSON 200s.
+handled_v1 = handled(on_error=v1_error_response)

@@ -68,10 +68,5 @@ def delete_experiment_v1(experiment_id: str) -> dict:
 @handled_v1
 def experiment_action_v1(experiment_id: str) -> dict:
     resource_id, action = split_action(experiment_id, ("archive", "unarchive"), "experiment")
-    current = runtime.current()
-    current.store.catalog.get_experiment(resource_id)
-    if action == "archive":
-        experiment_service.archive_experiment(current, resource_id)
-    else:
-        experiment_service.unarchive_experiment(current, resource_id)
+    experiment_service.set_archived(runtime.current(), resource_id, action == "archive")
     return {}
