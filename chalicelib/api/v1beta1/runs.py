@@ -19,6 +19,7 @@ from chalicelib.api.v1beta1.run_sources import resolve_run_source
 from chalicelib.api.v1beta1.shapes import run_v1
 from chalicelib.api.v1beta1.workflow_manifest import workflow_manifest
 from chalicelib.services import runs as run_service
+from chalicelib.store.records import Run
 
 runs_v1 = Blueprint(__name__)
 
@@ -66,7 +67,8 @@ def create_run_v1() -> dict:
     return _run_detail(run)
 
 
-def _run_detail(run) -> dict:
+def _run_detail(run: Run) -> dict:
+    """The v1 RunDetail: the run (with its manifest) and its Argo Workflow view."""
     current = runtime.current()
     spec = current.store.objects.get_json(run.spec_key)
     manifest = workflow_manifest(run, spec, current.store.runs.load_tasks(run.run_id))
