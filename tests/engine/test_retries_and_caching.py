@@ -220,17 +220,17 @@ def test_each_retried_attempt_is_kept_in_the_record_history():
         {
             "attempt": 1,
             "started_at": "2026-01-01T00:00:00Z",
-            "finished_at": "2026-01-01T00:00:02Z",
+            "finished_at": "2026-01-01T00:00:02.000000Z",
             "error": "boom",
             "exit_code": 1,
-            "retry_at": "2026-01-01T00:00:12Z",
+            "retry_at": "2026-01-01T00:00:12.000000Z",
         },
         {
             "attempt": 2,
-            "started_at": "2026-01-01T00:00:12Z",
-            "finished_at": "2026-01-01T00:00:15Z",
+            "started_at": "2026-01-01T00:00:12.000000Z",
+            "finished_at": "2026-01-01T00:00:15.000000Z",
             "error": "bang",
             "exit_code": 3,
-            "retry_at": "2026-01-01T00:00:45Z",
+            "retry_at": "2026-01-01T00:00:45.000000Z",
         },
     ]
