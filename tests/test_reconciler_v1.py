@@ -193,3 +193,65 @@ def test_resource_steps_create_each_object_once_when_passes_die_between_writes(
         assert len(creates) >= 2
     finally:
         fake.stop()
+
+
+class ObjectDeletions:
+    """A stand-in executor that only records the object deletions a reconcile pass asks for."""
+
+    def __init__(self) -> None:
+        self.deleted: list[tuple[str, str, str, str]] = []
+
+    def poll(self, run_ids):
+        return []
+
+    def apply_object(self, namespace, action, manifest, merge_strategy):
+        raise AssertionError("nothing is applied while a run is deleted")
+
+    def read_object(self, namespace, api_version, kind, name):
+        return None
+
+    def delete_object(self, namespace, api_version, kind, name):
+        self.deleted.append((namespace, api_version, kind, name))
+
+
+def test_deleting_a_finished_run_with_owned_objects_hides_it_until_the_reconciler_deleted_them(
+    unique, quiet_stack, app_runtime
+):
+    from chalicelib.engine.argo.records import OBJECT_KEY
+    from chalicelib.engine.model import TaskRecord
+    from chalicelib.reconciler import Reconciler
+    from chalicelib.services.runs import delete_run, visible_run
+    from chalicelib.store.errors import NotFound
+    from chalicelib.store.records import moved_to
+    from chalicelib.task_contract import TaskState
+    from chalicelib.timestamps import now_text
+
+    runs = app_runtime.store.runs
+    run_id = _submit(app_runtime, RESOURCE_WORKFLOW, unique)
+    reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg-x", "namespace": "ns", "owned": True}
+    kept = {**reference, "name": "shared", "owned": False}
+    for task_id, ref in (("root.config", reference), ("root.job", kept)):
+        runs.save_task(
+            run_id,
+            TaskRecord(
+                task_id=task_id,
+                name=task_id,
+                kind="resource",
+                state=TaskState.SUCCEEDED,
+                data={OBJECT_KEY: ref},
+            ),
+        )
+    running = runs.update_run(moved_to(runs.get_run(run_id), "RUNNING", now_text()))
+    runs.update_run(moved_to(running, "SUCCEEDED", now_text()))
+
+    delete_run(app_runtime, run_id)
+    with pytest.raises(NotFound):
+        visible_run(app_runtime, run_id)
+    assert run_id in runs.active_run_ids()
+
+    executor = ObjectDeletions()
+    Reconciler(app_runtime.settings, app_runtime.store, executor).run_pass([run_id])
+    assert executor.deleted == [("ns", "v1", "ConfigMap", "cfg-x")]
+    with pytest.raises(NotFound):
+        runs.get_run(run_id)
+    assert run_id not in runs.active_run_ids()

@@ -28,7 +28,9 @@ from chalice import Blueprint
 from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge
 from chalicelib.api.multipart import safe_basename
-from chalicelib.api.pipelines import (
+from chalicelib.api.request_helpers import handled, json_body, query_params, split_action, string_field
+from chalicelib.api.upload_results import (
+    UPLOADS_PATH,
     create_uploaded_pipeline,
     create_uploaded_version,
     existing_upload_pipeline,
@@ -36,7 +38,6 @@ from chalicelib.api.pipelines import (
     uploaded_pipeline_name,
     version_to_api,
 )
-from chalicelib.api.request_helpers import handled, json_body, query_params, split_action, string_field
 from chalicelib.runtime import Runtime
 from chalicelib.spec import load_package
 from chalicelib.spec.archive import PIPELINE_EXTENSIONS
@@ -46,24 +47,12 @@ from chalicelib.store.object_keys import upload_prefix
 
 package_uploads = Blueprint(__name__)
 
-UPLOADS_PATH = "/apis/v2beta1/pipelines/uploads"
 UPLOAD_URL_SECONDS = 900
 DEFAULT_FILENAME = "pipeline.yaml"
 _MAX_FILENAME = 200
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _VERSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kfp-serverless/package-upload")  # fixed forever
 PACKAGE_EXTENSIONS = PIPELINE_EXTENSIONS + ARCHIVE_EXTENSIONS
-
-
-LARGE_PACKAGE_HINT = (
-    f"Upload large packages with a presigned URL: POST {UPLOADS_PATH}, PUT the file to the upload_url it "
-    "returns, then POST its register_path"
-)
-
-
-def oversize_upload_message(size: int, limit: int) -> str:
-    """What an oversize multipart upload is told: the limit and the route for large packages."""
-    return f"upload is {size} bytes; the limit is {limit}. {LARGE_PACKAGE_HINT}"
 
 
 def upload_version_id(upload_id: str) -> str:

@@ -8,7 +8,6 @@ leaves no partial records).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from chalice import Blueprint
@@ -22,24 +21,29 @@ from chalicelib.api.listing import (
     paginate,
     parse_list_query,
 )
-from chalicelib.api.multipart import parse_upload, safe_basename
+from chalicelib.api.multipart import parse_upload
 from chalicelib.api.request_helpers import (
     bool_param,
     handled,
     json_body,
     object_field,
-    omit_empty,
     path_id,
     query_params,
     reject_unknown_fields,
     string_field,
 )
+from chalicelib.api.upload_results import (
+    create_uploaded_pipeline,
+    create_uploaded_version,
+    existing_upload_pipeline,
+    oversize_upload_message,
+    pipeline_to_api,
+    version_to_api,
+)
 from chalicelib.runtime import Runtime
 from chalicelib.services import pipelines as pipeline_service
 from chalicelib.services.pipelines import VersionRequest
 from chalicelib.spec import PipelinePackage, load_package, spec_from_struct
-from chalicelib.store.errors import NotFound as StoreNotFound
-from chalicelib.store.records import Pipeline, PipelineVersion
 
 pipelines = Blueprint(__name__)
 
@@ -68,54 +72,6 @@ _VERSION_FIELDS = {
 }
 
 
-def pipeline_to_api(item: Pipeline) -> dict[str, Any]:
-    return omit_empty(
-        {
-            "pipeline_id": item.pipeline_id,
-            "display_name": item.display_name,
-            "name": item.name,
-            "description": item.description,
-            "namespace": item.namespace,
-            "created_at": item.created_at,
-            "tags": dict(item.tags),
-        }
-    )
-
-
-def version_to_api(item: PipelineVersion, current: Runtime | None = None) -> dict[str, Any]:
-    """The version as KFP shows it; with `current`, also its pipeline spec."""
-    body = {
-        "pipeline_id": item.pipeline_id,
-        "pipeline_version_id": item.version_id,
-        "display_name": item.display_name,
-        "name": item.name,
-        "description": item.description,
-        "created_at": item.created_at,
-        "package_url": {"pipeline_url": item.package_url} if item.package_url else None,
-        "code_source_url": item.code_source_url,
-        "tags": dict(item.tags),
-        "error": item.error,
-    }
-    if current is not None and item.spec_key:
-        body["pipeline_spec"] = current.store.objects.get_json(item.spec_key)
-    return omit_empty(body)
-
-
-def _tags(params: dict[str, str]) -> dict[str, str]:
-    raw = params.get("tags") or ""
-    if not raw:
-        return {}
-    try:
-        tags = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidArgument(f"tags must be a JSON object of strings: {exc}") from exc
-    if not isinstance(tags, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise InvalidArgument("tags must be a JSON object of strings")
-    return tags
-
-
 # ---------------------------------------------------------------- upload handlers
 
 
@@ -123,90 +79,9 @@ def _uploaded_package(request: Any, current: Runtime) -> tuple[PipelinePackage, 
     settings = current.settings
     body = request.raw_body or b""
     if len(body) > settings.max_upload_bytes:
-        from chalicelib.api.package_uploads import oversize_upload_message
-
         raise PayloadTooLarge(oversize_upload_message(len(body), settings.max_upload_bytes))
     upload = parse_upload(body, request.headers.get("content-type", ""))
     return load_package(upload.data, upload.filename, settings.max_upload_bytes), upload.data, upload.filename
-
-
-def uploaded_pipeline_name(params: dict[str, str], filename: str, package: PipelinePackage | None) -> str:
-    """The name an upload gives its pipeline: ?name=, ?display_name=, the file name, the spec's name."""
-    name = params.get("name") or params.get("display_name") or safe_basename(filename)
-    return (name or (package.name if package else "")).strip()
-
-
-def create_uploaded_pipeline(
-    current: Runtime,
-    params: dict[str, str],
-    package: PipelinePackage,
-    data: bytes,
-    filename: str,
-    version_id: str = "",
-) -> Pipeline:
-    """A new pipeline and its first version from an uploaded package and the upload's query parameters."""
-    name = uploaded_pipeline_name(params, filename, package)
-    if not name:
-        raise InvalidArgument("pipeline name is empty: pass ?name= or upload a file with a name")
-    tags = _tags(params)
-    description = params.get("description") or ""
-    return pipeline_service.create_pipeline_with_version(
-        current,
-        name,
-        params.get("display_name") or name,
-        description,
-        params.get("namespace") or "",
-        tags,
-        VersionRequest(
-            name=name,
-            package=package,
-            package_bytes=data,
-            description=description,
-            code_source_url=params.get("code_source_url") or "",
-            tags=tags,
-            version_id=version_id,
-        ),
-    )
-
-
-def existing_upload_pipeline(current: Runtime, params: dict[str, str]) -> Pipeline:
-    """The pipeline `?pipelineid=` of a version upload, checked to exist."""
-    pipeline_id = (params.get("pipelineid") or "").strip()
-    if not pipeline_id:
-        raise InvalidArgument("pipelineid is required to upload a pipeline version")
-    try:
-        return current.store.catalog.get_pipeline(pipeline_id)
-    except StoreNotFound as exc:
-        raise InvalidArgument(f"pipeline {pipeline_id} does not exist") from exc
-
-
-def create_uploaded_version(
-    current: Runtime,
-    pipeline: Pipeline,
-    params: dict[str, str],
-    package: PipelinePackage,
-    data: bytes,
-    filename: str,
-    version_id: str = "",
-) -> PipelineVersion:
-    """A new version of `pipeline` from an uploaded package and the upload's query parameters."""
-    name = (params.get("name") or params.get("display_name") or safe_basename(filename)).strip()
-    if not name:
-        raise InvalidArgument("pipeline version name is empty")
-    return pipeline_service.create_version(
-        current,
-        pipeline,
-        VersionRequest(
-            name=name,
-            package=package,
-            package_bytes=data,
-            display_name=params.get("display_name") or name,
-            description=params.get("description") or "",
-            code_source_url=params.get("code_source_url") or "",
-            tags=_tags(params),
-            version_id=version_id,
-        ),
-    )
 
 
 @pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])

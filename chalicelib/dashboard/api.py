@@ -50,14 +50,13 @@ def get_run_graph(run_id: str) -> dict:
 @dashboard_api.route("/apis/v2beta1/runs/{run_id}/tasks/{task_id}/io", methods=["GET"])
 @handled()
 def get_task_io(run_id: str, task_id: str) -> dict:
-    run, spec, records = reads.run_spec_and_tasks(runtime.current(), path_id(run_id))
+    current = runtime.current()
+    run, spec, records = reads.run_spec_and_tasks(current, path_id(run_id))
     record = records.get(path_id(task_id))
     if record is None:
         raise NotFound(f"Run {run.run_id} has no task {path_id(task_id)}")
     launched = (
-        reads.launch_spec(runtime.current(), run.run_id, record.task_id, record.attempt)
-        if record.attempt
-        else None
+        reads.launch_spec(current, run.run_id, record.task_id, record.attempt) if record.attempt else None
     )
     return task_io(spec, records, record, launched)
 
@@ -71,17 +70,13 @@ def list_artifacts() -> dict:
     page_size = _page_size(params.get("page_size") or "")
     run_index, offset = _artifact_token(params.get("page_token") or "")
     search = (params.get("search") or "").strip()
-    runs = reads.runs_newest_first(runtime.current(), params.get("namespace") or "")
+    current = runtime.current()
+    runs = reads.runs_newest_first(current, params.get("namespace") or "")
     rows: list[dict] = []
     scanned = 0
     while run_index < len(runs) and scanned < MAX_RUNS_PER_ARTIFACT_PAGE:
-        found = [
-            row
-            for row in artifact_rows(
-                runs[run_index], reads.run_tasks(runtime.current(), runs[run_index].run_id)
-            )
-            if matches(row, search)
-        ]
+        tasks = reads.run_tasks(current, runs[run_index].run_id)
+        found = [row for row in artifact_rows(runs[run_index], tasks) if matches(row, search)]
         scanned += 1
         wanted = page_size - len(rows)
         rows += found[offset : offset + wanted]

@@ -202,6 +202,17 @@ def test_active_runs_are_listed_until_final(any_store: Store, namespace: str):
     assert runs.update_run(reopened_attempt).storage_state == "ARCHIVED"
 
 
+def test_a_final_run_whose_deletion_is_pending_stays_in_the_active_index(any_store: Store, namespace: str):
+    """The reconciler deletes the Kubernetes objects of a final KFP v1 run before the run itself."""
+    runs = any_store.runs
+    done = runs.update_run(moved_to(runs.create_run(run(namespace)), "FAILED", now_text()))
+    assert done.run_id not in runs.active_run_ids()
+    pending = runs.update_run(dataclasses.replace(done, delete_requested=True))
+    assert pending.run_id in runs.active_run_ids()
+    runs.delete_run(pending.run_id)
+    assert pending.run_id not in runs.active_run_ids()
+
+
 def test_deleting_a_run_deletes_its_tasks(any_store: Store, namespace: str):
     runs = any_store.runs
     created = runs.create_run(run(namespace))

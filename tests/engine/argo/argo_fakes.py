@@ -29,6 +29,7 @@ class Outcome:
     exit_code: int | None = 0
     error: str = ""
     running: bool = False
+    lost: bool = False  # the pod or process vanished without a result
 
 
 Behaviour = Callable[[TaskSpec], Outcome]
@@ -132,6 +133,7 @@ class FakeArgoRun:
             outcome.error,
             outcome.exit_code,
             self.now,
+            lost=outcome.lost,
         )
         self.apply([finished])
         if finished.state is TaskState.PENDING and finished.next_attempt_at:

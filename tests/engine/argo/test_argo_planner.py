@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 
+from chalicelib.engine.attempts import MAX_LOST_ATTEMPTS
 from chalicelib.timestamps import parse_time
 from tests.engine.argo.argo_fakes import START, FakeArgoRun, Outcome, echo_outputs, workflow_of
 
@@ -339,6 +340,21 @@ def test_retry_policy_on_error_does_not_retry_a_non_zero_exit():
     errors = FakeArgoRun(spec, behaviour=fails("bad", exit_code=None))
     assert errors.run_to_end().outcome.state == "FAILED"
     assert len(errors.launches) == 4 and errors.tasks["root.a"].data["phase"] == "Error"
+
+
+def test_a_lost_attempt_runs_again_at_once_without_a_retry_strategy_a_bounded_number_of_times():
+    spec = workflow([dag("main", [{"name": "a", "template": "work"}]), container("work")])
+    lost = Outcome(succeeded=False, exit_code=None, error="attempt lost", lost=True)
+    losses = iter([lost, lost])
+    recovered = FakeArgoRun(spec, behaviour=lambda launched: next(losses, Outcome()))
+    assert recovered.run_to_end().outcome.state == "SUCCEEDED"
+    assert [launch.spec.attempt for launch in recovered.launches] == [1, 2, 3]
+    assert recovered.now - START < datetime.timedelta(seconds=10)  # no backoff between them
+
+    always_lost = FakeArgoRun(spec, behaviour=lambda launched: lost)
+    assert always_lost.run_to_end().outcome.state == "FAILED"
+    assert len(always_lost.launches) == MAX_LOST_ATTEMPTS + 1
+    assert always_lost.tasks["root.a"].error == "attempt lost"
 
 
 def test_retry_stops_when_max_duration_would_pass():
