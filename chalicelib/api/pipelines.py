@@ -13,7 +13,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import runtime
-from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge
+from chalicelib.api.errors import InvalidArgument, NotFound
 from chalicelib.api.listing import (
     PIPELINE_FIELDS,
     PIPELINE_VERSION_FIELDS,
@@ -21,7 +21,6 @@ from chalicelib.api.listing import (
     paginate,
     parse_list_query,
 )
-from chalicelib.api.multipart import parse_upload
 from chalicelib.api.request_helpers import (
     bool_param,
     handled,
@@ -36,8 +35,8 @@ from chalicelib.api.upload_results import (
     create_uploaded_pipeline,
     create_uploaded_version,
     existing_upload_pipeline,
-    oversize_upload_message,
     pipeline_to_api,
+    uploaded_package,
     version_to_api,
 )
 from chalicelib.runtime import Runtime
@@ -75,21 +74,14 @@ _VERSION_FIELDS = {
 # ---------------------------------------------------------------- upload handlers
 
 
-def _uploaded_package(request: Any, current: Runtime) -> tuple[PipelinePackage, bytes, str]:
-    settings = current.settings
-    body = request.raw_body or b""
-    if len(body) > settings.max_upload_bytes:
-        raise PayloadTooLarge(oversize_upload_message(len(body), settings.max_upload_bytes))
-    upload = parse_upload(body, request.headers.get("content-type", ""))
-    return load_package(upload.data, upload.filename, settings.max_upload_bytes), upload.data, upload.filename
-
-
 @pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
 @handled(upload_style=True)
 def upload_pipeline() -> dict:
     request = pipelines.current_request
     current = runtime.current()
-    package, data, filename = _uploaded_package(request, current)
+    package, data, filename = uploaded_package(
+        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+    )
     return pipeline_to_api(create_uploaded_pipeline(current, query_params(request), package, data, filename))
 
 
@@ -102,7 +94,9 @@ def upload_pipeline_version() -> dict:
     current = runtime.current()
     params = query_params(request)
     pipeline = existing_upload_pipeline(current, params)
-    package, data, filename = _uploaded_package(request, current)
+    package, data, filename = uploaded_package(
+        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+    )
     return version_to_api(create_uploaded_version(current, pipeline, params, package, data, filename))
 
 

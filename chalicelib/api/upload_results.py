@@ -1,19 +1,19 @@
-"""What an upload makes, shared by the upload routes (`pipelines.py`) and the presigned-upload routes
-(`package_uploads.py`): the pipeline or version a package and the upload's query parameters create, the API's
-view of both, and what an oversize upload is told."""
+"""What an upload makes, shared by the upload routes (`pipelines.py`, `v1beta1/pipelines.py`) and the
+presigned-upload routes (`package_uploads.py`): the package a multipart body holds, the pipeline or version a
+package and the upload's query parameters create, the API's view of both, and what an oversize upload is told."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from chalicelib.api.errors import InvalidArgument
-from chalicelib.api.multipart import safe_basename
+from chalicelib.api.errors import InvalidArgument, PayloadTooLarge
+from chalicelib.api.multipart import parse_upload, safe_basename
 from chalicelib.api.request_helpers import omit_empty
 from chalicelib.runtime import Runtime
 from chalicelib.services import pipelines as pipeline_service
 from chalicelib.services.pipelines import VersionRequest
-from chalicelib.spec import PipelinePackage
+from chalicelib.spec import PipelinePackage, load_package
 from chalicelib.store.errors import NotFound as StoreNotFound
 from chalicelib.store.records import Pipeline, PipelineVersion
 
@@ -27,6 +27,15 @@ LARGE_PACKAGE_HINT = (
 def oversize_upload_message(size: int, limit: int) -> str:
     """What an oversize multipart upload is told: the limit and the route for large packages."""
     return f"upload is {size} bytes; the limit is {limit}. {LARGE_PACKAGE_HINT}"
+
+
+def uploaded_package(body: bytes, content_type: str, max_bytes: int) -> tuple[PipelinePackage, bytes, str]:
+    """The validated package of a multipart upload `body`, its bytes and its file name. PayloadTooLarge over
+    `max_bytes`; InvalidArgument / InvalidPackage for a bad body or package."""
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(oversize_upload_message(len(body), max_bytes))
+    upload = parse_upload(body, content_type)
+    return load_package(upload.data, upload.filename, max_bytes), upload.data, upload.filename
 
 
 def pipeline_to_api(item: Pipeline) -> dict[str, Any]:

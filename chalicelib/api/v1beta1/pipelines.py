@@ -14,9 +14,8 @@ import yaml
 from chalice import Blueprint
 
 from chalicelib import runtime
-from chalicelib.api.errors import FailedPrecondition, InvalidArgument, NotFound, PayloadTooLarge
+from chalicelib.api.errors import FailedPrecondition, InvalidArgument, NotFound
 from chalicelib.api.listing import list_response, paginate
-from chalicelib.api.multipart import parse_upload, safe_basename
 from chalicelib.api.package_urls import fetch_package
 from chalicelib.api.request_helpers import (
     json_body,
@@ -24,6 +23,12 @@ from chalicelib.api.request_helpers import (
     path_id,
     query_params,
     string_field,
+)
+from chalicelib.api.upload_results import (
+    create_uploaded_pipeline,
+    create_uploaded_version,
+    existing_upload_pipeline,
+    uploaded_package,
 )
 from chalicelib.api.v1beta1.errors import handled_v1
 from chalicelib.api.v1beta1.listing import (
@@ -38,7 +43,6 @@ from chalicelib.runtime import Runtime
 from chalicelib.services import pipelines as pipeline_service
 from chalicelib.services.pipelines import VersionRequest, latest_version
 from chalicelib.spec import PipelinePackage, load_package
-from chalicelib.store.errors import NotFound as StoreNotFound
 from chalicelib.store.records import Pipeline, PipelineVersion
 
 pipelines_v1 = Blueprint(__name__)
@@ -75,20 +79,10 @@ def _pipeline_view(current: Runtime, item: Pipeline) -> dict[str, Any]:
 
 def _uploaded(current: Runtime) -> tuple[PipelinePackage, bytes, str, dict[str, str]]:
     request = pipelines_v1.current_request
-    limit = current.settings.max_upload_bytes
-    body = request.raw_body or b""
-    if len(body) > limit:
-        raise PayloadTooLarge(f"Upload of {len(body)} bytes exceeds the limit of {limit} bytes")
-    upload = parse_upload(body, request.headers.get("content-type", ""), max_bytes=limit)
-    package = load_package(upload.data, upload.filename, limit)
-    return package, upload.data, upload.filename, query_params(request)
-
-
-def _upload_name(params: dict[str, str], filename: str, package: PipelinePackage) -> str:
-    name = (params.get("name") or safe_basename(filename) or package.name).strip()
-    if not name:
-        raise InvalidArgument("pipeline name is empty: pass ?name= or upload a file with a name")
-    return name
+    package, data, filename = uploaded_package(
+        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+    )
+    return package, data, filename, query_params(request)
 
 
 @pipelines_v1.route("/apis/v1beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
@@ -96,18 +90,7 @@ def _upload_name(params: dict[str, str], filename: str, package: PipelinePackage
 def upload_pipeline_v1() -> dict:
     current = runtime.current()
     package, data, filename, params = _uploaded(current)
-    name = _upload_name(params, filename, package)
-    description = params.get("description") or ""
-    created = pipeline_service.create_pipeline_with_version(
-        current,
-        name,
-        name,
-        description,
-        params.get("namespace") or "",
-        {},
-        VersionRequest(name=name, package=package, package_bytes=data, description=description),
-    )
-    return _pipeline_view(current, created)
+    return _pipeline_view(current, create_uploaded_pipeline(current, params, package, data, filename))
 
 
 @pipelines_v1.route(
@@ -117,23 +100,9 @@ def upload_pipeline_v1() -> dict:
 def upload_pipeline_version_v1() -> dict:
     current = runtime.current()
     params = query_params(pipelines_v1.current_request)
-    pipeline_id = (params.get("pipelineid") or "").strip()
-    if not pipeline_id:
-        raise InvalidArgument("pipelineid is required to upload a pipeline version")
-    try:
-        pipeline = current.store.catalog.get_pipeline(pipeline_id)
-    except StoreNotFound as exc:
-        raise InvalidArgument(f"pipelineid {pipeline_id}: no such pipeline") from exc
+    pipeline = existing_upload_pipeline(current, params)
     package, data, filename, _ = _uploaded(current)
-    name = _upload_name(params, filename, package)
-    version = pipeline_service.create_version(
-        current,
-        pipeline,
-        VersionRequest(
-            name=name, package=package, package_bytes=data, description=params.get("description") or ""
-        ),
-    )
-    return version_view(current, version)
+    return version_view(current, create_uploaded_version(current, pipeline, params, package, data, filename))
 
 
 # ---------------------------------------------------------------- pipelines
