@@ -133,15 +133,17 @@ def _v1_pipelines():
     return arithmetic, sleeper
 
 
-def _wait_for(client, run_id, statuses, seconds=180):
+def _wait_until_running(client, run_id, seconds=300):
+    """The run's status once it is Running with a step (a Pod node) running."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         detail = client.get_run(run_id)
         nodes = json.loads(detail.pipeline_runtime.workflow_manifest)["status"].get("nodes", {})
-        if detail.run.status in statuses and any(node["phase"] == "Running" for node in nodes.values()):
+        pods = [node for node in nodes.values() if node["type"] == "Pod"]
+        if detail.run.status == "Running" and any(node["phase"] == "Running" for node in pods):
             return detail.run.status
         time.sleep(1)
-    raise TimeoutError(f"run {run_id} did not reach {statuses}")
+    raise TimeoutError(f"run {run_id} did not start a step")
 
 
 def v1_flow(client, inputs):
@@ -178,11 +180,11 @@ def v1_flow(client, inputs):
     long = client.create_run_from_pipeline_func(
         sleeper, {}, run_name="v1-sleeper", experiment_name=f"v1x-{unique}"
     )
-    seen["running"] = _wait_for(client, long.run_id, ("Running",))
+    seen["running"] = _wait_until_running(client, long.run_id)
     client.runs.terminate_run(long.run_id)
     seen["terminated"] = client.wait_for_run_completion(long.run_id, timeout=300).run.status
     client.runs.retry_run(long.run_id)
-    seen["retried"] = _wait_for(client, long.run_id, ("Pending", "Running"))
+    seen["retried"] = _wait_until_running(client, long.run_id)
     client.runs.terminate_run(long.run_id)
     seen["terminated_again"] = client.wait_for_run_completion(long.run_id, timeout=300).run.status
     seen["runs"] = sorted(r.name for r in client.list_runs(experiment_id=experiment.id, page_size=50).runs)
