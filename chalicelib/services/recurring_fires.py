@@ -21,8 +21,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.observability import metric_names, metrics
+from chalicelib.observability.logs import logger
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import version_package
 from chalicelib.services.runs import RunRequest, submit_run
@@ -33,8 +33,6 @@ from chalicelib.store.records import RecurringRun
 from chalicelib.timestamps import format_time, parse_time
 from chalicelib.triggers.errors import InvalidSchedule
 from chalicelib.triggers.firing import missed_fire_times, scheduled_run_id
-
-logger = Logger()
 
 # The most missed times one catch-up fires (oldest first); later missed times are passed over.
 BACKFILL_LIMIT = 100
@@ -97,7 +95,7 @@ def due_fire_times(recurring_run: RecurringRun, now: datetime, limit: int = BACK
     try:
         return missed_fire_times(recurring_run.trigger or {}, fire_cursor(recurring_run), now, limit)
     except InvalidSchedule:
-        logger.warning(
+        logger().warning(
             "recurring run has an invalid trigger", extra={"recurring_run_id": recurring_run.recurring_run_id}
         )
         return []
@@ -230,14 +228,23 @@ def _advance_cursor(
     except NotFound:
         return  # deleted meanwhile
     except ConcurrentUpdate:
-        logger.warning(
+        logger().warning(
             "could not record a fire on the recurring run", extra={"recurring_run_id": recurring_run_id}
         )
 
 
 def _logged(outcome: FireOutcome) -> FireOutcome:
-    if outcome.result in (FireResult.SKIPPED, FireResult.FAILED):
-        logger.warning("recurring run fire not run", extra=outcome.to_log())
+    """One line per fire; a delivery that changed nothing (a duplicate, a disabled or deleted recurring run)
+    only at DEBUG."""
+    keys = {key: value for key, value in outcome.to_log().items() if value}
+    if outcome.result is FireResult.CREATED:
+        logger().info("recurring run fired", extra=keys)
+        metrics.add(metric_names.RECURRING_FIRES)
+    elif outcome.result is FireResult.SKIPPED:
+        logger().warning("recurring run fire skipped", extra=keys)
+        metrics.add(metric_names.RECURRING_SKIPS)
+    elif outcome.result is FireResult.FAILED:
+        logger().warning("recurring run fire failed", extra=keys)
     else:
-        logger.info("recurring run fired", extra=outcome.to_log())
+        logger().debug("recurring run fire ignored", extra=keys)
     return outcome

@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.observability import metric_names, metrics
+from chalicelib.observability.logs import logger
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import VersionRequest, create_version, find_or_create_pipeline
 from chalicelib.spec import PipelinePackage, SpecError, load_package
@@ -36,8 +36,6 @@ from chalicelib.triggers.s3_events import (
     refusal_reason,
     registration_name,
 )
-
-logger = Logger()
 
 UPLOAD_NAMESPACE = ""
 _VERSION_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kfp-serverless/s3-upload-version")  # fixed forever
@@ -168,8 +166,17 @@ def _event_time(event: Mapping[str, Any]) -> str:
 
 
 def _logged(outcome: RegistrationOutcome) -> RegistrationOutcome:
-    if outcome.result is RegistrationResult.INVALID:
-        logger.warning("uploaded pipeline package is invalid", extra=outcome.to_log())
+    """One line per upload: registered, refused (invalid package: a version carrying the error) or ignored
+    (not a package, another bucket); a delivery that changed nothing (duplicate, superseded) only at DEBUG."""
+    keys = {key: value for key, value in outcome.to_log().items() if value}
+    if outcome.result is RegistrationResult.REGISTERED:
+        logger().info("uploaded pipeline registered", extra=keys)
+        metrics.add(metric_names.UPLOAD_REGISTRATIONS)
+    elif outcome.result is RegistrationResult.INVALID:
+        logger().warning("uploaded pipeline refused", extra=keys)
+        metrics.add(metric_names.UPLOAD_ERRORS)
+    elif outcome.result is RegistrationResult.IGNORED:
+        logger().info("uploaded object ignored", extra=keys)
     else:
-        logger.info("uploaded pipeline package handled", extra=outcome.to_log())
+        logger().debug("uploaded pipeline already handled", extra=keys)
     return outcome
