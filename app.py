@@ -18,7 +18,9 @@ from chalicelib.dashboard.api import dashboard_api
 from chalicelib.dashboard.static import dashboard_static
 from chalicelib.observability.invocations import invocation
 
-app = Chalice(app_name="kfp-serverless")
+# configure_logs=False: Chalice would give its logger (named after the app, the same name as the functions'
+# powertools service) a plain handler of its own and level ERROR; the observability logger configures it.
+app = Chalice(app_name="kfp-serverless", configure_logs=False)
 app.api.binary_types.append("multipart/form-data")
 
 for blueprint in (
