@@ -25,8 +25,6 @@ _PLAIN_OMITTED = ("level", "message", "timestamp", "service", "sampling_rate", "
 _lock = threading.Lock()
 _logger: Logger | None = None
 _plain = False
-# Keys to add to every line from now on (the Lambda invocation's context), kept until the logger exists.
-_pending_keys: dict[str, Any] = {}
 
 
 class _CurrentStdout:
@@ -59,8 +57,6 @@ def logger() -> Logger:
                     stream=_CurrentStdout(),  # type: ignore[arg-type]
                     json_serializer=plain_line if _plain else None,
                 )
-                if _pending_keys:
-                    built.append_keys(**_pending_keys)
                 _logger = built
     return _logger
 
@@ -74,9 +70,11 @@ def use_plain_lines() -> None:
             _logger.registered_formatter.json_serializer = plain_line  # type: ignore[attr-defined]
 
 
-def append_keys(**keys: Any) -> None:
-    """Add `keys` to every line from now on, without building the logger before it is needed."""
-    with _lock:
-        _pending_keys.update(keys)
-        if _logger is not None:
-            _logger.append_keys(**keys)
+def set_invocation_keys(**keys: Any) -> None:
+    """Add `keys` to every line this thread writes until `clear_invocation_keys` (the local stack serves
+    requests and reconciles in threads of one process: one's keys must not appear on another's lines)."""
+    logger().thread_safe_append_keys(**keys)
+
+
+def clear_invocation_keys() -> None:
+    logger().thread_safe_clear_keys()

@@ -1,5 +1,5 @@
-"""The one logger: JSON records with the service name in Lambda, plain lines for `kfps up`, keys added for the
-invocation before the logger exists."""
+"""The one logger: JSON records with the service name in Lambda, plain lines for `kfps up`, the invocation's
+keys on the invoking thread's lines only."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def fresh_logger(monkeypatch):
     monkeypatch.setattr(logs, "SERVICE", f"kfp-serverless-{uuid.uuid4().hex[:8]}")
     monkeypatch.setattr(logs, "_logger", None)
     monkeypatch.setattr(logs, "_plain", False)
-    monkeypatch.setattr(logs, "_pending_keys", {})
     yield
 
 
@@ -69,3 +68,16 @@ def test_chalice_leaves_the_functions_logger_to_powertools() -> None:
     assert app.log is standard
     assert standard.level != logging.ERROR
     assert not [h for h in standard.handlers if getattr(h.formatter, "_fmt", None) == app.FORMAT_STRING]
+
+
+def test_invocation_keys_stay_on_the_invoking_thread_and_end_with_it(fresh_logger, capsys) -> None:
+    import threading
+
+    with invocation(Settings(stage="dev"), FakeContext()):
+        worker = threading.Thread(target=lambda: logs.logger().info("from another thread"))
+        worker.start()
+        worker.join()
+    logs.logger().info("after the invocation")
+
+    other, after = (json.loads(line) for line in capsys.readouterr().out.splitlines()[-2:])
+    assert "function_request_id" not in other and "function_request_id" not in after
