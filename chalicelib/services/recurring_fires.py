@@ -21,8 +21,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from chalicelib.observability import metric_names, metrics
+from chalicelib.observability import metric_names
 from chalicelib.observability.logs import logger
+from chalicelib.observability.outcomes import OutcomeLine, log_outcome
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import version_package
 from chalicelib.services.runs import RunRequest, submit_run
@@ -233,18 +234,16 @@ def _advance_cursor(
         )
 
 
+# One line per fire; a delivery that changed nothing (a duplicate, a disabled or deleted recurring run) only at
+# DEBUG.
+_FIRE_LINES = {
+    FireResult.CREATED: OutcomeLine("info", "recurring run fired", metric_names.RECURRING_FIRES),
+    FireResult.SKIPPED: OutcomeLine("warning", "recurring run fire skipped", metric_names.RECURRING_SKIPS),
+    FireResult.FAILED: OutcomeLine("warning", "recurring run fire failed"),
+}
+_IGNORED_FIRE = OutcomeLine("debug", "recurring run fire ignored")
+
+
 def _logged(outcome: FireOutcome) -> FireOutcome:
-    """One line per fire; a delivery that changed nothing (a duplicate, a disabled or deleted recurring run)
-    only at DEBUG."""
-    keys = {key: value for key, value in outcome.to_log().items() if value}
-    if outcome.result is FireResult.CREATED:
-        logger().info("recurring run fired", extra=keys)
-        metrics.add(metric_names.RECURRING_FIRES)
-    elif outcome.result is FireResult.SKIPPED:
-        logger().warning("recurring run fire skipped", extra=keys)
-        metrics.add(metric_names.RECURRING_SKIPS)
-    elif outcome.result is FireResult.FAILED:
-        logger().warning("recurring run fire failed", extra=keys)
-    else:
-        logger().debug("recurring run fire ignored", extra=keys)
+    log_outcome(_FIRE_LINES.get(outcome.result, _IGNORED_FIRE), outcome.to_log())
     return outcome

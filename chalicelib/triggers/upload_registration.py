@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.observability import metric_names, metrics
-from chalicelib.observability.logs import logger
+from chalicelib.observability import metric_names
+from chalicelib.observability.outcomes import OutcomeLine, log_outcome
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import VersionRequest, create_version, find_or_create_pipeline
 from chalicelib.spec import PipelinePackage, SpecError, load_package
@@ -165,18 +165,20 @@ def _event_time(event: Mapping[str, Any]) -> str:
     return now_text()
 
 
+# One line per upload: registered, refused (an invalid package: a version carrying the error) or ignored (not a
+# package, another bucket); a delivery that changed nothing (duplicate, superseded) only at DEBUG.
+_REGISTRATION_LINES = {
+    RegistrationResult.REGISTERED: OutcomeLine(
+        "info", "uploaded pipeline registered", metric_names.UPLOAD_REGISTRATIONS
+    ),
+    RegistrationResult.INVALID: OutcomeLine(
+        "warning", "uploaded pipeline refused", metric_names.UPLOAD_ERRORS
+    ),
+    RegistrationResult.IGNORED: OutcomeLine("info", "uploaded object ignored"),
+}
+_ALREADY_HANDLED = OutcomeLine("debug", "uploaded pipeline already handled")
+
+
 def _logged(outcome: RegistrationOutcome) -> RegistrationOutcome:
-    """One line per upload: registered, refused (invalid package: a version carrying the error) or ignored
-    (not a package, another bucket); a delivery that changed nothing (duplicate, superseded) only at DEBUG."""
-    keys = {key: value for key, value in outcome.to_log().items() if value}
-    if outcome.result is RegistrationResult.REGISTERED:
-        logger().info("uploaded pipeline registered", extra=keys)
-        metrics.add(metric_names.UPLOAD_REGISTRATIONS)
-    elif outcome.result is RegistrationResult.INVALID:
-        logger().warning("uploaded pipeline refused", extra=keys)
-        metrics.add(metric_names.UPLOAD_ERRORS)
-    elif outcome.result is RegistrationResult.IGNORED:
-        logger().info("uploaded object ignored", extra=keys)
-    else:
-        logger().debug("uploaded pipeline already handled", extra=keys)
+    log_outcome(_REGISTRATION_LINES.get(outcome.result, _ALREADY_HANDLED), outcome.to_log())
     return outcome
