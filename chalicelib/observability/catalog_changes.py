@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.observability.logs import logger
+from chalicelib.observability.logs import logger, present
 
 if TYPE_CHECKING:
     from chalicelib.store.records import Pipeline, PipelineVersion, RecurringRun
@@ -50,13 +50,12 @@ def version_deleted(version: PipelineVersion) -> None:
 
 
 def _recurring_keys(recurring_run: RecurringRun) -> dict[str, Any]:
-    keys = {
-        "recurring_run_id": recurring_run.recurring_run_id,
-        "experiment_id": recurring_run.experiment_id,
-        "pipeline_id": recurring_run.pipeline_id,
-        "pipeline_version_id": recurring_run.pipeline_version_id,
-    }
-    return {key: value for key, value in keys.items() if value}
+    return present(
+        recurring_run_id=recurring_run.recurring_run_id,
+        experiment_id=recurring_run.experiment_id,
+        pipeline_id=recurring_run.pipeline_id,
+        pipeline_version_id=recurring_run.pipeline_version_id,
+    )
 
 
 def recurring_run_created(recurring_run: RecurringRun) -> None:

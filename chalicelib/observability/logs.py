@@ -70,6 +70,11 @@ def use_plain_lines() -> None:
             _logger.registered_formatter.json_serializer = plain_line  # type: ignore[attr-defined]
 
 
+def present(**keys: Any) -> dict[str, Any]:
+    """The keys with a value (a line leaves out the ids that do not apply, rather than writing them empty)."""
+    return {key: value for key, value in keys.items() if value not in ("", None)}
+
+
 def set_invocation_keys(**keys: Any) -> None:
     """Add `keys` to every line this thread writes until `clear_invocation_keys` (the local stack serves
     requests and reconciles in threads of one process: one's keys must not appear on another's lines)."""

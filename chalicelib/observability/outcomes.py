@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.observability import metrics
-from chalicelib.observability.logs import logger
+from chalicelib.observability.logs import logger, present
 from chalicelib.observability.metric_names import MetricName
 
 
@@ -21,6 +21,6 @@ class OutcomeLine:
 
 def log_outcome(line: OutcomeLine, keys: Mapping[str, Any]) -> None:
     """Write `line` with the non-empty `keys`, and count its metric."""
-    getattr(logger(), line.level)(line.message, extra={key: value for key, value in keys.items() if value})
+    getattr(logger(), line.level)(line.message, extra=present(**keys))
     if line.metric is not None:
         metrics.add(line.metric)

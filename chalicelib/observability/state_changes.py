@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.observability import metric_names as m
 from chalicelib.observability import metrics
-from chalicelib.observability.logs import logger
+from chalicelib.observability.logs import logger, present
 
 if TYPE_CHECKING:
     from chalicelib.engine.model import TaskRecord
@@ -36,14 +36,13 @@ _MAX_ERROR_CHARS = 500
 
 
 def run_keys(run: Run) -> dict[str, Any]:
-    keys = {
-        "run_id": run.run_id,
-        "experiment_id": run.experiment_id,
-        "pipeline_id": run.pipeline_id,
-        "pipeline_version_id": run.pipeline_version_id,
-        "recurring_run_id": run.recurring_run_id,
-    }
-    return {key: value for key, value in keys.items() if value}
+    return present(
+        run_id=run.run_id,
+        experiment_id=run.experiment_id,
+        pipeline_id=run.pipeline_id,
+        pipeline_version_id=run.pipeline_version_id,
+        recurring_run_id=run.recurring_run_id,
+    )
 
 
 def _error_text(error: Any) -> str:
