@@ -1,6 +1,8 @@
 """KFP Serverless: Chalice wiring only. Routes live in chalicelib/api (one blueprint per KFP service); the
 reconciler and triggers live in chalicelib and are registered here as event handlers. Every handler uses the
-process's runtime (`chalicelib.runtime.current()`: settings read once from the Lambda's environment, the store)."""
+process's runtime (`chalicelib.runtime.current()`: settings read once from the Lambda's environment, the store)
+and runs inside `invocation(...)`: the log lines get the invocation's keys, the metrics are flushed once at its
+end. Handler modules are imported when called, so the API function's cold import stays light."""
 
 from chalice import Chalice, Rate
 
@@ -18,8 +20,11 @@ from chalicelib.api.v1beta1.pipelines import pipelines_v1
 from chalicelib.api.v1beta1.runs import runs_v1
 from chalicelib.dashboard.api import dashboard_api
 from chalicelib.dashboard.static import dashboard_static
+from chalicelib.observability.invocations import invocation
 
-app = Chalice(app_name="kfp-serverless")
+# configure_logs=False: Chalice would give its logger (named after the app, the same name as the functions'
+# powertools service) a plain handler of its own and level ERROR; the observability logger configures it.
+app = Chalice(app_name="kfp-serverless", configure_logs=False)
 app.api.binary_types.append("multipart/form-data")
 
 for blueprint in (
@@ -40,26 +45,38 @@ for blueprint in (
     app.register_blueprint(blueprint)
 
 
+@app.middleware("http")
+def observed_request(event, get_response):
+    with invocation(runtime.current().settings, getattr(event, "lambda_context", None)):
+        return get_response(event)
+
+
 @app.lambda_function(name="reconcile")
 def reconcile(event, context):
     from chalicelib.reconcile_entry import reconcile_until_idle
 
     run_id = (event or {}).get("run_id")
-    return reconcile_until_idle(runtime.current(), context, [run_id] if run_id else None)
+    current = runtime.current()
+    with invocation(current.settings, context):
+        return reconcile_until_idle(current, context, [run_id] if run_id else None)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile_tick")
 def reconcile_tick(event):
     from chalicelib.reconcile_entry import reconcile_until_idle
 
-    return reconcile_until_idle(runtime.current(), event.context)
+    current = runtime.current()
+    with invocation(current.settings, event.context):
+        return reconcile_until_idle(current, event.context)
 
 
 @app.lambda_function(name="fire_recurring_run")
 def fire_recurring_run(event, context):
     from chalicelib.triggers.lambda_entries import fire_from_event
 
-    return fire_from_event(event, runtime.current())
+    current = runtime.current()
+    with invocation(current.settings, context):
+        return fire_from_event(event, current)
 
 
 # The deployment's template adds `detail.bucket.name` = the stack's bucket to this pattern (infra/template.py);
@@ -75,4 +92,6 @@ def fire_recurring_run(event, context):
 def register_uploaded_pipeline(event):
     from chalicelib.triggers.lambda_entries import register_from_event
 
-    return register_from_event(event.to_dict(), runtime.current())
+    current = runtime.current()
+    with invocation(current.settings, event.context):
+        return register_from_event(event.to_dict(), current)

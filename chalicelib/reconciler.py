@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -39,6 +38,8 @@ from chalicelib.executors.protocol import (
     Executor,
     LaunchRefused,
 )
+from chalicelib.observability import metrics, reconcile_measures, state_changes
+from chalicelib.observability.logs import logger
 from chalicelib.platform_operations import (
     create_workspace,
     delete_workspace,
@@ -55,8 +56,6 @@ from chalicelib.store.protocols import Store
 from chalicelib.store.records import CachedResult, Run, moved_to
 from chalicelib.task_contract import TaskSpec, TaskState
 from chalicelib.timestamps import format_time, utc_now
-
-logger = logging.getLogger(__name__)
 
 # A pass re-plans a run after applying decisions until nothing changes (bounded).
 MAX_PLAN_ROUNDS = 50
@@ -82,6 +81,8 @@ class PassReport:
     finished: int = 0
     changed: bool = False
     active: bool = False  # some run is still active after the pass
+    # The longest time an active run has gone without a state change (None: no run active).
+    stalled_seconds: float | None = None
 
 
 def _launch_document(
@@ -144,6 +145,7 @@ class Reconciler:
 
     def run_pass(self, run_ids: Iterable[str] | None = None) -> PassReport:
         """Reconcile the given runs (default: every active run, from the sparse index)."""
+        started = time.monotonic()
         ids = sorted(set(run_ids if run_ids is not None else self.store.runs.active_run_ids()))
         report = PassReport(runs=len(ids))
         if not ids:
@@ -155,11 +157,15 @@ class Reconciler:
             try:
                 self.reconcile_run(run_id, statuses, report)
             except ConcurrentUpdate:
-                logger.info("run %s changed during the pass; the next pass continues it", run_id)
+                logger().info(
+                    "run changed during the pass; the next pass continues it", extra={"run_id": run_id}
+                )
                 report.active = True
             except NotFound:
                 continue  # deleted meanwhile
         self._copy_live_logs(statuses)
+        duration_ms = (time.monotonic() - started) * 1000
+        reconcile_measures.record_pass(report.runs, report.launched, duration_ms, report.stalled_seconds)
         return report
 
     def _copy_live_logs(self, statuses: dict[tuple[str, str, int], AttemptStatus]) -> None:
@@ -216,8 +222,11 @@ class Reconciler:
             self._delete_run(run, tasks)
             return
         if outcome is not None:
-            self._record_outcome(run, outcome.state, outcome.error)
-        report.active = report.active or (outcome is None or outcome.state not in FINAL_RUN_STATES)
+            run = self._record_outcome(run, outcome.state, outcome.error)
+        if outcome is None or outcome.state not in FINAL_RUN_STATES:
+            report.active = True
+            stalled = reconcile_measures.seconds_without_progress(run, tasks, self.clock())
+            report.stalled_seconds = max(stalled, report.stalled_seconds or 0.0)
 
     # ------------------------------------------------------------------ inputs
 
@@ -240,6 +249,7 @@ class Reconciler:
         )
         self.checkpoint("objects-deleted")
         self.store.runs.delete_run(run.run_id)
+        state_changes.run_deleted(run)
         try:
             self.objects.delete(run.spec_key)
         except StoreError:
@@ -262,6 +272,7 @@ class Reconciler:
 
     def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
         saved = self.store.runs.save_task(run_id, record)
+        state_changes.task_saved(run_id, tasks.get(saved.task_id), saved)
         tasks[saved.task_id] = saved
         return saved
 
@@ -305,6 +316,14 @@ class Reconciler:
             launched.add((launch.spec.task_id, launch.spec.attempt))
             report.launched += 1
             self.checkpoint("launched")
+        if launches and metrics.enabled():
+            started = [
+                tasks[task_id]
+                for task_id in launches
+                if task_id in tasks and not tasks[task_id].state.is_final
+            ]
+            gaps = reconcile_measures.launch_gaps_ms(self._spec(run)[0], tasks, started, self.clock())
+            reconcile_measures.record_launch_gaps(gaps)
         for cancel in decisions.cancels:
             self.executor.cancel(run.run_id, cancel.task_id, cancel.attempt)
             self.checkpoint("cancelled")
@@ -328,6 +347,8 @@ class Reconciler:
             self._refuse_attempt(run, task_id, attempt, tasks, str(error))
             return
         record = tasks.get(task_id)
+        if record is not None and record.attempt == attempt:
+            state_changes.attempt_launched(run.run_id, record, name)
         if record is not None and name and record.pod_name != name and record.attempt == attempt:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
 
@@ -448,7 +469,10 @@ class Reconciler:
             try:
                 self._start(run, record.task_id, record.attempt, tasks)
             except NotFound:
-                logger.warning("no launch document for %s attempt %s", record.task_id, record.attempt)
+                logger().warning(
+                    "no launch document",
+                    extra={"run_id": run.run_id, "task_id": record.task_id, "attempt": record.attempt},
+                )
 
     def _record_outcome(self, run: Run, state: str, error: str) -> Run:
         """Record the run's new state (a versioned write on a fresh read); returns the run as stored."""
@@ -462,7 +486,9 @@ class Reconciler:
         changed = moved_to(
             fresh, state, format_time(self.clock()), {"code": 2, "message": error} if error else None
         )
-        return self.store.runs.update_run(changed)
+        updated = self.store.runs.update_run(changed)
+        state_changes.run_moved(fresh.state, updated)
+        return updated
 
     # ------------------------------------------------------------------ attempt outcomes
 
@@ -568,7 +594,11 @@ class Reconciler:
         try:
             text = self.executor.logs(run_id, task_id, attempt)
         except Exception:  # noqa: BLE001 - a missing log must not block the run
-            logger.warning("cannot read log of %s/%s/%s", run_id, task_id, attempt, exc_info=True)
+            logger().warning(
+                "cannot read the attempt's log",
+                extra={"run_id": run_id, "task_id": task_id, "attempt": attempt},
+                exc_info=True,
+            )
             return
         key = (live_log_key if live else log_key)(run_id, task_id, attempt)
         self.objects.put_bytes(key, text.encode(), "text/plain; charset=utf-8")

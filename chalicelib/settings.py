@@ -71,6 +71,11 @@ class Settings:
     scheduler_target: str = ""
     scheduler_role: str = ""
     schedule_group: str = "default"
+    # The deployment stage (`KFPS_STAGE`): the `stage` dimension of every metric.
+    stage: str = "local"
+    # CloudWatch namespace of the EMF metrics (`POWERTOOLS_METRICS_NAMESPACE`); empty = metrics off (the local
+    # stack, tests that do not look at them).
+    metrics_namespace: str = ""
     # The Kubernetes executor's settings (None: derived from these settings and its defaults when built).
     kubernetes: KubernetesSettings | None = None
 
@@ -115,6 +120,8 @@ class Settings:
             scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),
             scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),
+            stage=env.get("KFPS_STAGE", defaults.stage),
+            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", defaults.metrics_namespace),
         )
         if settings.executor != "kubernetes":
             return settings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from chalicelib.observability import metric_names
 from infra import template_parts as parts
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
@@ -226,6 +227,8 @@ def environment(function: FunctionAccess) -> dict[str, Any]:
         "KFPS_EXECUTOR": "kubernetes",
         "KFPS_NAMESPACE": parts.ref("Namespace"),
         "POWERTOOLS_LOG_LEVEL": parts.ref("LogLevel"),
+        # The EMF metrics' namespace (their one dimension, `stage`, is KFPS_STAGE).
+        "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
     }
     if function.invokes_reconcile:
         variables["KFPS_RECONCILE_KICK"] = parts.sub("lambda:${Reconcile}")

@@ -15,13 +15,11 @@ import json
 from typing import Any, ClassVar
 
 import chalice
-from aws_lambda_powertools import Logger
 
+from chalicelib.observability.logs import logger
 from chalicelib.services import errors as service_errors
 from chalicelib.spec.errors import SpecError
 from chalicelib.store import errors as store_errors
-
-logger = Logger()
 
 STATUS_TYPE_URL = "type.googleapis.com/google.rpc.Status"
 INTERNAL_MESSAGE = "Internal error"
@@ -184,7 +182,7 @@ def error_response(exc: Exception, upload_style: bool = False) -> chalice.Respon
     """
     err = to_api_error(exc)
     if isinstance(err, Internal) and err is not exc:
-        logger.exception("Unhandled error while serving a request", exc_info=exc)
+        logger().exception("Unhandled error while serving a request", exc_info=exc)
     body = upload_error_body(err) if upload_style else status_body(err)
     return chalice.Response(
         body=json.dumps(body),

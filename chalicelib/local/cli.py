@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from chalicelib.local.stack import LocalStack, StackOptions
+    from chalicelib.observability.logs import use_plain_lines
 
+    use_plain_lines()  # a terminal's readable lines; Lambda keeps JSON
     moto_backed = args.aws or args.executor == "kubernetes"
     options = StackOptions(
         port=args.port,

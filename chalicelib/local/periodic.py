@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from aws_lambda_powertools import Logger
-
-logger = Logger()
+from chalicelib.observability.logs import logger
 
 
 class PeriodicWorker:
@@ -38,4 +36,4 @@ class PeriodicWorker:
             try:
                 self.work()
             except Exception:  # noqa: BLE001 - the worker must survive; the next round retries
-                logger.exception("%s round failed", self.thread_name)
+                logger().exception("%s round failed", self.thread_name)

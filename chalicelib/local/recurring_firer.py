@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.local.periodic import PeriodicWorker
 from chalicelib.runtime import Runtime
 from chalicelib.services.recurring_fires import FireOutcome, due_fire_times, fire_scheduled_time
 from chalicelib.timestamps import utc_now
-
-logger = Logger()
 
 TICK_SECONDS = 1.0
 

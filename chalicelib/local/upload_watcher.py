@@ -14,15 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.local.periodic import PeriodicWorker
 from chalicelib.runtime import Runtime
 from chalicelib.store.object_keys import UPLOADS_PREFIX
 from chalicelib.timestamps import parse_time, utc_now
 from chalicelib.triggers.upload_registration import RegistrationOutcome, register_upload
-
-logger = Logger()
 
 POLL_SECONDS = 1.0
 SETTLE_SECONDS = 1.0

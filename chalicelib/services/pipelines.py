@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.observability import catalog_changes
 from chalicelib.runtime import Runtime
 from chalicelib.services.errors import FailedPrecondition
 from chalicelib.services.ids import new_id
@@ -45,7 +46,9 @@ def create_pipeline(
 ) -> Pipeline:
     """A new pipeline. AlreadyExists when the name is taken in the namespace."""
     pipeline = Pipeline(new_id(), name, display_name or name, namespace, now_text(), description, dict(tags))
-    return runtime.store.catalog.create_pipeline(pipeline)
+    created = runtime.store.catalog.create_pipeline(pipeline)
+    catalog_changes.pipeline_created(created)
+    return created
 
 
 def find_or_create_pipeline(runtime: Runtime, name: str, namespace: str, description: str) -> Pipeline:
@@ -67,11 +70,13 @@ def create_version(runtime: Runtime, pipeline: Pipeline, request: VersionRequest
     """Store a version of `pipeline`. AlreadyExists (name or id taken), NotFound (pipeline gone)."""
     version = _stored_version(runtime, pipeline, request)
     try:
-        return runtime.store.catalog.create_version(version)
+        created = runtime.store.catalog.create_version(version)
     except Exception:
         if not request.version_id:  # a derived id's objects may belong to a concurrent duplicate
             _delete_objects(runtime, (version.package_key, version.spec_key))
         raise
+    catalog_changes.version_created(created)
+    return created
 
 
 def create_pipeline_with_version(
@@ -87,10 +92,12 @@ def create_pipeline_with_version(
     pipeline = Pipeline(new_id(), name, display_name or name, namespace, now_text(), description, dict(tags))
     first = _stored_version(runtime, pipeline, version)
     try:
-        return runtime.store.catalog.create_pipeline(pipeline, first)
+        created = runtime.store.catalog.create_pipeline(pipeline, first)
     except Exception:
         _delete_objects(runtime, (first.package_key, first.spec_key))
         raise
+    catalog_changes.pipeline_created(created, first)
+    return created
 
 
 def _stored_version(runtime: Runtime, pipeline: Pipeline, request: VersionRequest) -> PipelineVersion:
@@ -153,6 +160,7 @@ def delete_pipeline(runtime: Runtime, pipeline_id: str, cascade: bool) -> None:
     for version in versions:
         _delete_version(runtime, version)
     catalog.delete_pipeline(pipeline_id)
+    catalog_changes.pipeline_deleted(pipeline)
 
 
 def delete_version(runtime: Runtime, pipeline_id: str, version_id: str) -> None:
@@ -161,6 +169,7 @@ def delete_version(runtime: Runtime, pipeline_id: str, version_id: str) -> None:
 
 def _delete_version(runtime: Runtime, version: PipelineVersion) -> None:
     runtime.store.catalog.delete_version(version.pipeline_id, version.version_id)
+    catalog_changes.version_deleted(version)
     _delete_objects(runtime, (version.package_key, version.spec_key))
 
 

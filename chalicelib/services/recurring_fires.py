@@ -21,8 +21,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.observability import metric_names
+from chalicelib.observability.logs import logger
+from chalicelib.observability.outcomes import OutcomeLine, log_outcome
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import version_package
 from chalicelib.services.runs import RunRequest, submit_run
@@ -33,8 +34,6 @@ from chalicelib.store.records import RecurringRun
 from chalicelib.timestamps import format_time, parse_time
 from chalicelib.triggers.errors import InvalidSchedule
 from chalicelib.triggers.firing import missed_fire_times, scheduled_run_id
-
-logger = Logger()
 
 # The most missed times one catch-up fires (oldest first); later missed times are passed over.
 BACKFILL_LIMIT = 100
@@ -97,7 +96,7 @@ def due_fire_times(recurring_run: RecurringRun, now: datetime, limit: int = BACK
     try:
         return missed_fire_times(recurring_run.trigger or {}, fire_cursor(recurring_run), now, limit)
     except InvalidSchedule:
-        logger.warning(
+        logger().warning(
             "recurring run has an invalid trigger", extra={"recurring_run_id": recurring_run.recurring_run_id}
         )
         return []
@@ -230,14 +229,21 @@ def _advance_cursor(
     except NotFound:
         return  # deleted meanwhile
     except ConcurrentUpdate:
-        logger.warning(
+        logger().warning(
             "could not record a fire on the recurring run", extra={"recurring_run_id": recurring_run_id}
         )
 
 
+# One line per fire; a delivery that changed nothing (a duplicate, a disabled or deleted recurring run) only at
+# DEBUG.
+_FIRE_LINES = {
+    FireResult.CREATED: OutcomeLine("info", "recurring run fired", metric_names.RECURRING_FIRES),
+    FireResult.SKIPPED: OutcomeLine("warning", "recurring run fire skipped", metric_names.RECURRING_SKIPS),
+    FireResult.FAILED: OutcomeLine("warning", "recurring run fire failed"),
+}
+_IGNORED_FIRE = OutcomeLine("debug", "recurring run fire ignored")
+
+
 def _logged(outcome: FireOutcome) -> FireOutcome:
-    if outcome.result in (FireResult.SKIPPED, FireResult.FAILED):
-        logger.warning("recurring run fire not run", extra=outcome.to_log())
-    else:
-        logger.info("recurring run fired", extra=outcome.to_log())
+    log_outcome(_FIRE_LINES.get(outcome.result, _IGNORED_FIRE), outcome.to_log())
     return outcome

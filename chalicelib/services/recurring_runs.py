@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.observability import catalog_changes
 from chalicelib.runtime import Runtime
 from chalicelib.services import recurring_fires
 from chalicelib.services.ids import new_id
@@ -73,20 +74,26 @@ def create_recurring_run(runtime: Runtime, request: RecurringRunRequest) -> Recu
     except SchedulerError:
         runtime.store.recurring_runs.delete_recurring_run(recurring_run_id)
         raise
+    catalog_changes.recurring_run_created(recurring_run)
     return recurring_run
 
 
 def set_enabled(runtime: Runtime, recurring_run_id: str, enabled: bool) -> RecurringRun:
     """Enable or disable the recurring run and its schedule; enabling first catches up on missed times."""
     store = runtime.store.recurring_runs
+    switched = []
 
     def changed(current: RecurringRun) -> RecurringRun:
-        return store.update_recurring_run(
+        updated = store.update_recurring_run(
             dataclasses.replace(current, enabled=enabled, updated_at=now_text())
         )
+        switched[:] = [current.enabled != enabled]
+        return updated
 
     # The local firer / fire Lambda may move last_fired_at concurrently.
     recurring_run = retry_on_conflict(lambda: store.get_recurring_run(recurring_run_id), changed)
+    if switched == [True]:
+        catalog_changes.recurring_run_switched(recurring_run)
     if enabled:
         recurring_fires.catch_up(runtime, recurring_run, utc_now())
     sync_schedule(recurring_run, runtime.settings)
@@ -97,3 +104,4 @@ def delete_recurring_run(runtime: Runtime, recurring_run_id: str) -> None:
     recurring_run = runtime.store.recurring_runs.get_recurring_run(recurring_run_id)
     drop_schedule(recurring_run.recurring_run_id, runtime.settings)
     runtime.store.recurring_runs.delete_recurring_run(recurring_run_id)
+    catalog_changes.recurring_run_deleted(recurring_run)

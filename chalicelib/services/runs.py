@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.engine.argo.records import OBJECT_KEY
+from chalicelib.observability import state_changes
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.runtime import Runtime
 from chalicelib.services.errors import FailedPrecondition
@@ -72,6 +73,7 @@ def submit_run(runtime: Runtime, request: RunRequest, max_concurrency: int | Non
         ),
         max_concurrency,
     )
+    state_changes.run_created(run)
     store.catalog.touch_experiment_last_run(request.experiment_id, created_at)
     runtime.kicker.kick(run_id)
     return run
@@ -91,7 +93,11 @@ def _act(runtime: Runtime, run_id: str, change: Callable[[Run], Run]) -> Run:
 
     def write(run: Run) -> Run:
         changed = change(run)
-        return run if changed is run else runtime.store.runs.update_run(changed)
+        if changed is run:
+            return run
+        updated = runtime.store.runs.update_run(changed)
+        state_changes.run_moved(run.state, updated)
+        return updated
 
     return retry_on_conflict(read, write)
 
@@ -163,6 +169,7 @@ def _holds_cluster_objects(runtime: Runtime, run_id: str) -> bool:
 def remove_run(runtime: Runtime, run: Run) -> None:
     """Remove a run's records and its spec snapshot (a final run, or one the reconciler has stopped)."""
     runtime.store.runs.delete_run(run.run_id)
+    state_changes.run_deleted(run)
     try:
         runtime.store.objects.delete(run.spec_key)
     except StoreError:

@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.observability import metric_names
+from chalicelib.observability.outcomes import OutcomeLine, log_outcome
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import VersionRequest, create_version, find_or_create_pipeline
 from chalicelib.spec import PipelinePackage, SpecError, load_package
@@ -36,8 +36,6 @@ from chalicelib.triggers.s3_events import (
     refusal_reason,
     registration_name,
 )
-
-logger = Logger()
 
 UPLOAD_NAMESPACE = ""
 _VERSION_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kfp-serverless/s3-upload-version")  # fixed forever
@@ -167,9 +165,20 @@ def _event_time(event: Mapping[str, Any]) -> str:
     return now_text()
 
 
+# One line per upload: registered, refused (an invalid package: a version carrying the error) or ignored (not a
+# package, another bucket); a delivery that changed nothing (duplicate, superseded) only at DEBUG.
+_REGISTRATION_LINES = {
+    RegistrationResult.REGISTERED: OutcomeLine(
+        "info", "uploaded pipeline registered", metric_names.UPLOAD_REGISTRATIONS
+    ),
+    RegistrationResult.INVALID: OutcomeLine(
+        "warning", "uploaded pipeline refused", metric_names.UPLOAD_ERRORS
+    ),
+    RegistrationResult.IGNORED: OutcomeLine("info", "uploaded object ignored"),
+}
+_ALREADY_HANDLED = OutcomeLine("debug", "uploaded pipeline already handled")
+
+
 def _logged(outcome: RegistrationOutcome) -> RegistrationOutcome:
-    if outcome.result is RegistrationResult.INVALID:
-        logger.warning("uploaded pipeline package is invalid", extra=outcome.to_log())
-    else:
-        logger.info("uploaded pipeline package handled", extra=outcome.to_log())
+    log_outcome(_REGISTRATION_LINES.get(outcome.result, _ALREADY_HANDLED), outcome.to_log())
     return outcome

@@ -122,7 +122,7 @@ def test_spec_error_maps_to_invalid_argument_with_its_message(spec_error_type):
 
 
 def test_plain_value_error_is_not_taken_for_a_spec_error(spec_error_type, monkeypatch):
-    monkeypatch.setattr(errors, "logger", _RecordingLogger())
+    monkeypatch.setattr(errors, "logger", _RecordingLogger)
 
     assert errors.error_response(ValueError("x")).status_code == 500
 
@@ -145,7 +145,7 @@ class _RecordingLogger:
 
 def test_unexpected_exception_is_a_generic_500_and_is_logged(monkeypatch):
     recorder = _RecordingLogger()
-    monkeypatch.setattr(errors, "logger", recorder)
+    monkeypatch.setattr(errors, "logger", lambda: recorder)
     boom = RuntimeError("secret table name kfp-runs-prod")
 
     response = errors.error_response(boom)
@@ -157,7 +157,7 @@ def test_unexpected_exception_is_a_generic_500_and_is_logged(monkeypatch):
 
 
 def test_unexpected_exception_in_upload_style_is_a_generic_500(monkeypatch):
-    monkeypatch.setattr(errors, "logger", _RecordingLogger())
+    monkeypatch.setattr(errors, "logger", _RecordingLogger)
 
     response = errors.error_response(KeyError("pipeline_spec"), upload_style=True)
 
@@ -167,7 +167,7 @@ def test_unexpected_exception_in_upload_style_is_a_generic_500(monkeypatch):
 
 def test_raised_internal_error_is_reported_without_logging_a_traceback(monkeypatch):
     recorder = _RecordingLogger()
-    monkeypatch.setattr(errors, "logger", recorder)
+    monkeypatch.setattr(errors, "logger", lambda: recorder)
 
     response = errors.error_response(errors.Internal("executor unavailable"))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.observability import metric_names
 from infra import sam
 from infra.functions import FUNCTIONS
 from infra.functions import policy as role_policy
@@ -258,3 +259,14 @@ def test_api_gateway_answers_an_oversize_body_with_413_naming_the_upload_route(t
     assert response["statusCode"] == "413"
     body = json.loads(response["responseTemplates"]["application/json"])
     assert "POST /apis/v2beta1/pipelines/uploads" in body["error_message"]
+
+
+def test_every_function_gets_its_log_level_metrics_namespace_and_stage(dry_runs) -> None:
+    """Logs and metrics are configured per stage through each function's environment."""
+    template = json.loads((dry_runs["dev"][1] / "sam.json").read_text())
+    functions = {function.logical_id for function in FUNCTIONS}
+    for logical_id in functions:
+        variables = template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, logical_id
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == metric_names.NAMESPACE, logical_id
+        assert variables["KFPS_STAGE"] == "dev", logical_id

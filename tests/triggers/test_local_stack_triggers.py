@@ -94,7 +94,12 @@ def test_package_copied_into_the_embedded_store_directory_registers_a_pipeline(
 
 
 def assert_registered_once(kfp_client, name: str) -> None:
-    pipeline_id = wait_for(lambda: kfp_client.get_pipeline_id(name), f"pipeline {name}")
+    def registered() -> str | None:
+        # The pipeline is written before its version: wait for both.
+        found = kfp_client.get_pipeline_id(name)
+        return found if found and kfp_client.list_pipeline_versions(found).pipeline_versions else None
+
+    pipeline_id = wait_for(registered, f"pipeline {name} and its version")
     only_this = json.dumps(
         {"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]}
     )
