@@ -322,7 +322,7 @@ class Reconciler:
                 for task_id in launches
                 if task_id in tasks and not tasks[task_id].state.is_final
             ]
-            gaps = reconcile_measures.launch_gaps_ms(self._spec(run)[0], tasks, started, self.clock())
+            gaps = reconcile_measures.launch_gaps_ms(self._spec(run).spec, tasks, started, self.clock())
             reconcile_measures.record_launch_gaps(gaps)
         for cancel in decisions.cancels:
             self.executor.cancel(run.run_id, cancel.task_id, cancel.attempt)

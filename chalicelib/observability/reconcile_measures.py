@@ -25,7 +25,10 @@ def launch_gaps_ms(
     now: datetime.datetime,
 ) -> list[float]:
     """For each first attempt in `launched` whose upstream siblings (same DAG instance) all ended: the time
-    from the last of them ending to `now`. Retries (backoff) and tasks without upstreams are not counted."""
+    from the last of them ending to `now`. Retries (backoff) and tasks without upstreams are not counted, nor
+    are the steps of KFP v1 (Argo Workflow) runs, whose dependencies live elsewhere in the spec."""
+    if "root" not in spec:
+        return []
     siblings = {(record.parent_id, record.name): record for record in tasks.values()}
     gaps = []
     for record in launched:
