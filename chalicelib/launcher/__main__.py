@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", type=Path, help="scratch directory (default: a new temporary one)")
     run.add_argument("--package-cache", type=Path, help="per-requirements package dirs (default from env)")
     run.add_argument("--mount-root", help="root of the /s3, /gcs, /minio mount directories (default /)")
+    run.add_argument(
+        "--fork-python-steps",
+        action="store_true",
+        help="run a lightweight Python step in a fork of this process (the local fork server sets it)",
+    )
 
     prepare = commands.add_parser("prepare", help="fetch inputs, write executor_input.json and argv.json")
     prepare.add_argument("--task-file", required=True)
