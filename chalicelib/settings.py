@@ -23,6 +23,7 @@ class Settings:
     eks_cluster: str = ""
     kubeconfig: str = ""
     local_data_dir: str = ""
+    local_prewarm: bool = True  # the local executor's fork server (KFPS_LOCAL_PREWARM=0 turns it off)
     # How the API wakes the reconciler: "lambda:<function name>" (async invoke) or "local" (in-process event).
     reconcile_kick: str = "local"
     max_upload_bytes: int = 32 * 2**20
@@ -55,6 +56,8 @@ class Settings:
             eks_cluster=env.get("KFPS_EKS_CLUSTER", ""),
             kubeconfig=env.get("KFPS_KUBECONFIG", ""),
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
+            local_prewarm=env.get("KFPS_LOCAL_PREWARM", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
             max_upload_bytes=int(env.get("KFPS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_body_bytes=int(env.get("KFPS_MAX_BODY_BYTES", defaults.max_body_bytes)),

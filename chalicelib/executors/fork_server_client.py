@@ -2,8 +2,8 @@
 
 The server is started in the background; until it reports ready, and whenever it is gone, `fork` raises
 `ForkServerUnavailable` (nothing was sent) and the executor starts a plain process instead. A server that
-died or stopped answering is killed and started again on a later `fork`, after a back-off that doubles with
-each consecutive failure (a successful fork resets it). When a request was sent but no reply came back,
+exited (noticed at once by a thread waiting for it) or stopped answering (killed then) is started again
+after a back-off that doubles with each consecutive failure (a successful fork resets it). When a request was sent but no reply came back,
 `fork` raises `ForkOutcomeUnknown`: the child may or may not exist, and the executor settles it through the
 attempt's pid record (see `fork_server`).
 """
@@ -31,6 +31,7 @@ REPLY_TIMEOUT_SECONDS = 10.0  # a fork takes milliseconds
 CLOSE_TIMEOUT_SECONDS = 5.0
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
+RESTART_SLACK_SECONDS = 0.05
 
 
 class ForkServerUnavailable(RuntimeError):
@@ -49,6 +50,7 @@ class ForkServer:
         self.env = dict(env)
         self.cwd = Path(cwd)
         self.log_file = Path(log_file)
+        self.reply_timeout = REPLY_TIMEOUT_SECONDS
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._replies: _LineReader | None = None
@@ -100,7 +102,7 @@ class ForkServer:
                 self._lose_locked(process, f"cannot write to it: {error}")
                 raise ForkServerUnavailable("the fork server is gone") from error
             assert self._replies is not None
-            reply = self._replies.read(REPLY_TIMEOUT_SECONDS)
+            reply = self._replies.read(self.reply_timeout)
             if reply is None:
                 self._lose_locked(process, "no reply to a fork request")
                 raise ForkOutcomeUnknown("the fork server did not answer")
@@ -150,6 +152,10 @@ class ForkServer:
                 return
             logger.info("fork server ready (pid %s)", process.pid)
             self._ready.set()
+        code = process.wait()
+        with self._lock:
+            if self._process is process:
+                self._lose_locked(process, f"it exited with code {code}")
 
     def _lose_locked(self, process: subprocess.Popen[bytes], why: str) -> None:
         logger.warning(
@@ -165,6 +171,9 @@ class ForkServer:
         self._failures += 1
         delay = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (self._failures - 1))
         self._not_before = time.monotonic() + delay
+        restart = threading.Timer(delay + RESTART_SLACK_SECONDS, self.start)
+        restart.daemon = True
+        restart.start()
 
 
 class _LineReader:

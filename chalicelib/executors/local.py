@@ -445,11 +445,10 @@ class LocalExecutor:
         return self._spawn_plain(workdir, arguments, env)
 
     def _prewarmable(self, spec: TaskSpec, env: dict[str, str]) -> bool:
-        """Whether the fork server is ready and may start this attempt's launcher (see `is_prewarmable`)."""
+        """Whether the fork server may start this attempt's launcher (see `is_prewarmable`)."""
         server = self.fork_server
         return (
             server is not None
-            and server.ready
             and is_prewarmable(spec.container, spec.env)
             and interpreter_start_env(env) == interpreter_start_env(server.env)
         )

@@ -3,7 +3,6 @@ kubernetes client is imported only when the Kubernetes executor is built, never 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +14,9 @@ def _local(settings: Settings, on_change: Callable[[], None] | None, max_paralle
     from chalicelib.executors.local import LocalExecutor
 
     data_dir = Path(settings.local_data_dir or "/tmp/kfps")
-    return LocalExecutor(data_dir, max_parallel=max_parallel or os.cpu_count() or 1, on_change=on_change)
+    return LocalExecutor(
+        data_dir, max_parallel=max_parallel, on_change=on_change, prewarm=settings.local_prewarm
+    )
 
 
 def _kubernetes(settings: Settings, on_change: Callable[[], None] | None, max_parallel: int) -> Executor:

@@ -18,6 +18,7 @@ and the string hash seed is the fork server's, shared by all forked steps.
 from __future__ import annotations
 
 import atexit
+import builtins
 import dataclasses
 import io
 import logging
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -158,16 +160,21 @@ def _run_in_child(step: PythonStep, module_path: Path, env: Mapping[str, str], c
     reset_logging()
     sys.executable = python3
     sys.path[0] = os.getcwd()
-    sys.argv = ["-m", "--component_module_path", str(module_path), *step.arguments]
-    # Under `python3 -m` the module exists only as __main__ (and runpy warns when it is imported as well).
+    sys.argv = ["-m", "--component_module_path", str(module_path), *step.arguments]  # [0] set by runpy
+    # What `python3 -m` does: the module runs as a fresh __main__ (and is not imported under its own name).
     sys.modules.pop(EXECUTOR_MAIN_MODULE, None)
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = main
     try:
-        runpy.run_module(EXECUTOR_MAIN_MODULE, run_name="__main__", alter_sys=True)
+        runpy._run_module_as_main(EXECUTOR_MAIN_MODULE, alter_argv=True)  # type: ignore[attr-defined]
         code = 0
     except SystemExit as stop:
         code = _exit_code_of(stop.code)
-    except BaseException:  # noqa: BLE001 - an uncaught exception: the interpreter prints it and exits 1
-        sys.excepthook(*sys.exc_info())
+    except BaseException as error:  # noqa: BLE001 - an uncaught exception: the interpreter prints it, exits 1
+        # from runpy's frame down, as the interpreter shows it (this function's frame is not the user's)
+        trimmed = error.__traceback__.tb_next if error.__traceback__ else None
+        sys.excepthook(type(error), error.with_traceback(trimmed), trimmed)
         code = 1
     return finish_like_interpreter(code)
 

@@ -44,6 +44,7 @@ class ReconcileLoop:
         self._stopped.set()
         self._wake.set()
         self._thread.join(timeout=10)
+        self.reconciler.executor.close()
 
     def _loop(self) -> None:
         active = True

@@ -43,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         help="with --executor kubernetes: the embedded AWS endpoint as pods see it (default: the local one)",
     )
     up.add_argument(
-        "--max-parallel", type=int, default=0, help="local executor: tasks at once (default: CPUs)"
+        "--max-parallel",
+        type=int,
+        default=0,
+        help="local executor: at most N tasks at once (default: no count limit; tasks are admitted by their "
+        "CPU and memory requests against this machine)",
     )
     for name, text in DEPLOY_COMMANDS.items():
         commands.add_parser(name, help=text, add_help=False)

@@ -42,7 +42,7 @@ class StackOptions:
     namespace: str = "default"
     table_prefix: str = "kfps"
     bucket: str = "kfps-data"
-    max_parallel: int = 0  # 0 = CPU count
+    max_parallel: int = 0  # 0 = no count limit (admission by CPU/memory requests)
     aws_endpoint: str = ""  # reuse a running moto server instead of starting one
     aws_host: str = "127.0.0.1"  # where the embedded moto server listens (0.0.0.0 to serve a real cluster)
     pod_aws_endpoint: str = ""  # how pods reach the embedded AWS (default: the stack's own endpoint)
