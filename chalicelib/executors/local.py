@@ -64,6 +64,7 @@ from chalicelib.executors.local_processes import (
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus, LaunchRefused
 from chalicelib.launcher.python_steps import interpreter_start_env, is_prewarmable
 from chalicelib.launcher.runner import LAUNCHER_ERROR_EXIT_CODE, now_utc
+from chalicelib.launcher.storage import write_text
 from chalicelib.task_contract import TaskResult, TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -263,12 +264,11 @@ class LocalExecutor:
             queued = key in self._queue
             running = key in self._running
             claimed = (workdir / CLAIM_FILE).exists() or (workdir / PID_FILE).exists()
-            if not queued and not running and not claimed:
-                # Launched by an executor that is gone before it could start it: adopt it.
-                if not self._adopt(key):
-                    return self._status(run_id, task_id, attempt)
-                return AttemptStatus(**base, phase=AttemptPhase.PENDING)
-        if queued:
+            # Launched by an executor that is gone before it could start it: adopt it.
+            adopted = None if queued or running or claimed else self._adopt(key)
+        if adopted is False:  # refused here: it has its failed result now (or another executor has it)
+            return self._status(run_id, task_id, attempt)
+        if queued or adopted:
             return AttemptStatus(**base, phase=AttemptPhase.PENDING)
         record = self._record(workdir)
         if running or (record is not None and is_alive(record)):
@@ -297,7 +297,7 @@ class LocalExecutor:
                 result = TaskResult(
                     LAUNCHER_ERROR_EXIT_CODE, error=f"cannot launch: {refused}", finished_at=now_utc()
                 )
-                (workdir / RESULT_FILE).write_text(result.to_json())
+                write_text(str(workdir / RESULT_FILE), result.to_json())
             return False
         except (OSError, ValueError, TypeError):
             request = DEFAULT_REQUEST  # unreadable: the launcher will report it
