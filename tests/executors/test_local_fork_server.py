@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +22,7 @@ from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptSt
 from chalicelib.launcher.runner import PREWARMED_LOG_PREFIX
 from chalicelib.task_contract import TaskSpec
 from tests.launcher.task_specs import compile_component, task_spec_from_ir
+from tests.support.waiting import wait_until
 
 TIMEOUT = 60.0
 FORKED = f"{PREWARMED_LOG_PREFIX} the Python step runs in a fork"
@@ -122,21 +122,13 @@ def count(marker: str) -> int:
     return 1
 
 
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def status_of(executor: LocalExecutor, spec: TaskSpec) -> AttemptStatus:
     (status,) = [s for s in executor.poll([spec.run_id]) if s.task_id == spec.task_id]
     return status
 
 
 def finished(executor: LocalExecutor, spec: TaskSpec) -> AttemptStatus:
-    until(lambda: status_of(executor, spec).phase.is_final, f"{spec.task_id} to finish")
+    wait_until(lambda: status_of(executor, spec).phase.is_final, f"{spec.task_id} to finish")
     return status_of(executor, spec)
 
 
@@ -277,14 +269,14 @@ def test_cancel_kills_the_forked_attempts_whole_process_group(make_executor, com
     pids = tmp_path / "pids"
     spec = compiled(wait_for, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root")
     executor.launch(AttemptLaunch(spec))
-    until(lambda: pids.exists() and pids.read_text(), "the step and its child")
+    wait_until(lambda: pids.exists() and pids.read_text(), "the step and its child")
     step, child = (int(p) for p in pids.read_text().split())
     launcher = ProcessRecord.from_text((executor.workdir(spec.run_id, spec.task_id, 1) / "pid").read_text())
 
     executor.cancel(spec.run_id, spec.task_id, 1)
 
     for pid in (launcher.pid, step, child):
-        until(lambda pid=pid: not alive(pid), f"process {pid} to end")
+        wait_until(lambda pid=pid: not alive(pid), f"process {pid} to end")
     status = status_of(executor, spec)
     assert (status.phase, status.reason) == (AttemptPhase.FAILED, "Canceled")
 
@@ -305,12 +297,12 @@ def test_a_fork_server_killed_mid_attempt_loses_nothing_and_comes_back(make_exec
         wait_for, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root", "running"
     )
     executor.launch(AttemptLaunch(running))
-    until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
+    wait_until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
     first_server = executor.fork_server.pid
 
     os.kill(first_server, signal.SIGKILL)
     next_one = compiled(count, {"marker": str(tmp_path / "marker")}, tmp_path / "root", "next")
-    until(lambda: not alive(first_server), "the server to die")
+    wait_until(lambda: not alive(first_server), "the server to die")
     executor.launch(AttemptLaunch(next_one))  # the server is noticed gone: a plain process, or a new server
     release.touch()
 
@@ -343,7 +335,7 @@ def test_an_unanswered_fork_request_runs_the_attempt_once_as_a_plain_process(
     assert status.phase is AttemptPhase.SUCCEEDED
     assert FORKED not in executor.logs(spec.run_id, spec.task_id, 1)
     assert (tmp_path / "marker").read_text() == "ran\n"
-    until(lambda: not alive(server), "the hung server to be stopped")
+    wait_until(lambda: not alive(server), "the hung server to be stopped")
 
 
 def test_a_forked_launcher_finding_its_attempt_taken_does_nothing(make_executor, compiled, tmp_path):
@@ -374,7 +366,7 @@ def test_a_forked_launcher_finding_its_attempt_taken_does_nothing(make_executor,
         )
     )
 
-    until(lambda: not alive(record.pid), "the child to exit")
+    wait_until(lambda: not alive(record.pid), "the child to exit")
     assert not (tmp_path / "marker").exists() and not (workdir / "result.json").exists()
     assert (workdir / "pid").read_text() == ""
 
@@ -431,11 +423,11 @@ def test_closing_the_executor_stops_its_fork_server_but_not_running_attempts(
     release, pids = tmp_path / "release", tmp_path / "pids"
     spec = compiled(wait_for, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root")
     executor.launch(AttemptLaunch(spec))
-    until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
+    wait_until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
     server = executor.fork_server.pid
 
     executor.close()
-    until(lambda: not alive(server), "the server to stop")
+    wait_until(lambda: not alive(server), "the server to stop")
     release.touch()
 
     assert finished(executor, spec).phase is AttemptPhase.SUCCEEDED
