@@ -5,22 +5,33 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
+# The tests whose behaviour depends on the store: `make test` runs them a second time on DynamoDB + S3 (moto),
+# after the whole suite on the embedded store (the store contract tests cover both stores in the first run).
+STORE_BOUND_TESTS := tests/api tests/compat tests/conformance tests/triggers tests/test_reconciler.py \
+	tests/executors/test_k8s_kfp_client.py
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean
+.PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 	touch $(STAMP)
 
-## up: start embedded AWS, the API on http://127.0.0.1:8000 and the reconciler (Ctrl-C stops everything)
+## up: the API on http://127.0.0.1:8000, the reconciler and the embedded store in .kfps (Ctrl-C stops everything)
 up: $(STAMP)
 	$(VENV)/bin/kfps up $(ARGS)
 
-## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance, dashboard in Chromium)
+## test: the whole suite (unit, API, kfp.Client compatibility, engine conformance, dashboard in Chromium) on the
+## embedded store, then the store-bound tests on DynamoDB + S3 (moto);
+## `make test ARGS="tests/api -x"` runs a part once (add `--store dynamodb` for the moto-backed store)
 test: $(STAMP) chromium
+ifeq ($(strip $(ARGS)),)
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store embedded
+	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
+else
 	KFPS_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(ARGS)
+endif
 
 ## chromium: Debian's Chromium for the dashboard's browser tests; installed with apt when missing (as root),
 ## otherwise stop and say how. Never a browser download (`playwright install`).
@@ -75,6 +86,10 @@ vendor-re2: $(STAMP)
 	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
 		--python-version 3.11 -d build/re2 google-re2==1.1
 	$(PY) -m zipfile -e build/re2/google_re2-1.1-*.whl vendor/
+
+## clean-data: delete what `make up` stored (the embedded store, task workdirs, artifacts) in .kfps
+clean-data:
+	rm -rf .kfps
 
 clean:
 	rm -rf $(VENV) .kfps build .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
 """KFP Serverless: Chalice wiring only. Routes live in chalicelib/api (one blueprint per KFP service); the
-reconciler and triggers live in chalicelib and are registered here as event handlers."""
+reconciler and triggers live in chalicelib and are registered here as event handlers. Every handler uses the
+process's runtime (`chalicelib.runtime.current()`: settings read once from the Lambda's environment, the store)."""
 
 from chalice import Chalice, Rate
 
+from chalicelib import runtime
 from chalicelib.api.artifacts import artifacts
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
@@ -35,21 +37,21 @@ def reconcile(event, context):
     from chalicelib.reconcile_entry import reconcile_until_idle
 
     run_id = (event or {}).get("run_id")
-    return reconcile_until_idle(context, [run_id] if run_id else None)
+    return reconcile_until_idle(runtime.current(), context, [run_id] if run_id else None)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile_tick")
 def reconcile_tick(event):
     from chalicelib.reconcile_entry import reconcile_until_idle
 
-    return reconcile_until_idle(event.context)
+    return reconcile_until_idle(runtime.current(), event.context)
 
 
 @app.lambda_function(name="fire_recurring_run")
 def fire_recurring_run(event, context):
     from chalicelib.triggers.lambda_entries import fire_from_event
 
-    return fire_from_event(event)
+    return fire_from_event(event, runtime.current())
 
 
 # The deployment's template adds `detail.bucket.name` = the stack's bucket to this pattern (infra/template.py);
@@ -65,4 +67,4 @@ def fire_recurring_run(event, context):
 def register_uploaded_pipeline(event):
     from chalicelib.triggers.lambda_entries import register_from_event
 
-    return register_from_event(event.to_dict())
+    return register_from_event(event.to_dict(), runtime.current())

@@ -4,7 +4,8 @@ wall times, ratios, the control-plane gap and the local executor's per-task over
 against its target.
 
     python bench/run.py [--repeat N] [--only chain|parallel|gap|overhead] [--max-parallel N]
-                        [--attempts N] [--json out.json] [--poll SECONDS] [--profile] [--keep]
+                        [--attempts N] [--store embedded|dynamodb] [--json out.json] [--poll SECONDS]
+                        [--profile] [--keep]
 
 Runs are interleaved (kfp.local, then ours, per repeat) so background load hits both sides alike; every
 figure is the median over the repeats.
@@ -57,6 +58,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--attempts", type=int, default=10, help="attempts per mode for the per-task overhead (median)"
     )
+    parser.add_argument(
+        "--store",
+        choices=("embedded", "dynamodb"),
+        default="embedded",
+        help="the stack's store (default: embedded)",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument(
         "--poll", type=float, default=0.05, help="seconds between get_run polls (the wall time's resolution)"
@@ -82,7 +89,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     chain_deps = dependencies(PIPELINES["chain"])
     if with_reference:
         init_kfp_local(data_dir / "kfp-local")
-    with StackSession(data_dir, args.max_parallel, args.poll) as session:
+    with StackSession(data_dir, args.max_parallel, args.poll, args.store) as session:
         if profiler is not None:
             profiler.install(session.stack)
         for repeat in range(args.repeat):

@@ -34,11 +34,15 @@ def quiet_request_log() -> None:
 
 
 class StackSession:
-    """A LocalStack (own moto server, API on a free port, reconcile loop) and a `kfp.Client` for it."""
+    """A LocalStack (its store — embedded, or moto-backed with `store="dynamodb"` —, API on a free port,
+    reconcile loop) and a `kfp.Client` for it."""
 
-    def __init__(self, data_dir: Path, max_parallel: int, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, data_dir: Path, max_parallel: int, poll_seconds: float = POLL_SECONDS, store: str = "embedded"
+    ) -> None:
         self.data_dir = data_dir
         self.max_parallel = max_parallel
+        self.store = store
         self.poll_seconds = poll_seconds
         self.stack: Any = None
         self.client: Any = None
@@ -49,7 +53,9 @@ class StackSession:
         home = self.data_dir / "home"
         home.mkdir(parents=True, exist_ok=True)
         os.environ["HOME"] = str(home)  # kfp.Client writes ~/.config/kfp/context.json
-        options = StackOptions(port=0, data_dir=self.data_dir / "stack", max_parallel=self.max_parallel)
+        options = StackOptions(
+            port=0, data_dir=self.data_dir / "stack", max_parallel=self.max_parallel, store=self.store
+        )
         quiet_request_log()
         self.stack = LocalStack(options)
         self.stack.start()
@@ -65,7 +71,7 @@ class StackSession:
     @property
     def executor_data_dir(self) -> Path:
         """Where the local executor keeps its `runs/<run_id>/<task_id>/<attempt>/` workdirs."""
-        return Path(os.environ["KFPS_DATA_DIR"])
+        return Path(self.stack.settings.local_data_dir)
 
     def run(self, pipeline: Callable[..., object]) -> StackRun:
         """Submit `pipeline` (caching off, as in kfp.local) and poll `get_run` every `poll_seconds` until its

@@ -4,24 +4,26 @@ bounded by the Lambda's remaining time, so no step waits for the next minute."""
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
 from chalicelib.executors.registry import build_executor
 from chalicelib.reconciler import Reconciler
-from chalicelib.settings import Settings
-from chalicelib.store.objects import ObjectStore
+from chalicelib.runtime import Runtime
 
 # Stop starting passes when less than this is left of the Lambda's time.
 SAFETY_MARGIN_MS = 30_000
 ACTIVE_POLL_SECONDS = 1.0
 
+_reconcilers: dict[Runtime, Reconciler] = {}
 
-@functools.cache
-def _reconciler() -> Reconciler:
-    settings = Settings.from_env()
-    return Reconciler(settings, ObjectStore(settings.bucket), build_executor(settings))
+
+def _reconciler(runtime: Runtime) -> Reconciler:
+    """One reconciler per runtime (a warm Lambda keeps its executor and spec cache)."""
+    if runtime not in _reconcilers:
+        executor = build_executor(runtime.settings, runtime.store)
+        _reconcilers[runtime] = Reconciler(runtime.settings, runtime.store, executor)
+    return _reconcilers[runtime]
 
 
 def remaining_ms(context: Any) -> int:
@@ -29,9 +31,9 @@ def remaining_ms(context: Any) -> int:
     return int(getter()) if getter else 0
 
 
-def reconcile_until_idle(context: Any, run_ids: list[str] | None = None) -> dict[str, int]:
+def reconcile_until_idle(runtime: Runtime, context: Any, run_ids: list[str] | None = None) -> dict[str, int]:
     """Run passes until no run is active or time runs short. Returns counts for the log."""
-    reconciler = _reconciler()
+    reconciler = _reconciler(runtime)
     passes = launched = finished = 0
     while True:
         report = reconciler.run_pass(run_ids if passes == 0 and run_ids else None)

@@ -39,10 +39,10 @@ from chalicelib.platform_operations import (
 )
 from chalicelib.run_states import FINAL_RUN_STATES
 from chalicelib.settings import Settings
-from chalicelib.store import runs as run_store
-from chalicelib.store.errors import ConcurrentUpdate, NotFound
-from chalicelib.store.objects import ObjectStore, live_log_key, log_key
-from chalicelib.store.tables import RunItem
+from chalicelib.store.errors import ConcurrentUpdate, NotFound, StoreError
+from chalicelib.store.object_keys import launch_document_key, live_log_key, log_key
+from chalicelib.store.protocols import Store
+from chalicelib.store.records import CachedResult, Run, moved_to
 from chalicelib.task_contract import TaskSpec, TaskState
 from chalicelib.timestamps import format_time, utc_now
 
@@ -53,10 +53,6 @@ MAX_PLAN_ROUNDS = 50
 # The log of an attempt running this long is copied to S3 (again every this often) for following it live.
 LIVE_LOG_SECONDS = 3.0
 LOG_TAIL_LINES = 20
-
-
-def launch_document_key(run_id: str, task_id: str, attempt: int) -> str:
-    return f"runs/{run_id}/launches/{task_id}/{attempt}.json"
 
 
 @dataclasses.dataclass
@@ -104,13 +100,14 @@ class Reconciler:
     def __init__(
         self,
         settings: Settings,
-        objects: ObjectStore,
+        store: Store,
         executor: Executor,
         clock: Callable[[], datetime.datetime] = utc_now,
         checkpoint: Callable[[str], None] = lambda label: None,
     ) -> None:
         self.settings = settings
-        self.objects = objects
+        self.store = store
+        self.objects = store.objects
         self.executor = executor
         self.clock = clock
         self.checkpoint = checkpoint
@@ -118,6 +115,8 @@ class Reconciler:
         # Launch documents this reconciler wrote, so it need not read them back from S3 (the hot path
         # between a task's end and its dependant's start).
         self._launch_documents: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # Ended attempts whose log this reconciler stored and whose executor bookkeeping it cleaned up, by run.
+        self._settled: dict[str, set[tuple[str, int]]] = {}
         # Running attempts → when their log was last copied (or first seen running), by time.monotonic().
         self._live_logs: dict[tuple[str, str, int], float] = {}
 
@@ -125,7 +124,7 @@ class Reconciler:
 
     def run_pass(self, run_ids: Iterable[str] | None = None) -> PassReport:
         """Reconcile the given runs (default: every active run, from the sparse index)."""
-        ids = sorted(set(run_ids if run_ids is not None else run_store.active_run_ids()))
+        ids = sorted(set(run_ids if run_ids is not None else self.store.runs.active_run_ids()))
         report = PassReport(runs=len(ids))
         if not ids:
             return report
@@ -157,17 +156,17 @@ class Reconciler:
     def reconcile_run(
         self, run_id: str, statuses: dict[tuple[str, str, int], AttemptStatus], report: PassReport
     ) -> None:
-        run = run_store.get_run(run_id)
-        if run.state in FINAL_RUN_STATES and int(run.retry_requested or 0) <= int(run.retry_applied or 0):
+        runs = self.store.runs
+        run = runs.get_run(run_id)
+        if run.state in FINAL_RUN_STATES and run.retry_requested <= run.retry_applied:
             return
         spec, platform_spec = self._spec(run)
-        tasks = run_store.load_tasks(run_id, self.objects)
-        if int(run.retry_requested or 0) > int(run.retry_applied or 0):
+        tasks = runs.load_tasks(run_id)
+        if run.retry_requested > run.retry_applied:
             for record in engine.retry_run(tasks, self.clock()):
                 self._save(run_id, tasks, record)
             self.checkpoint("retry-applied")
-            run_store.update_run_fields(run, retry_applied=int(run.retry_requested))
-            run = run_store.get_run(run_id)
+            run = runs.update_run(dataclasses.replace(run, retry_applied=run.retry_requested))
         workspace = workspace_config(platform_spec)
         if run.state == "PENDING":
             create_workspace(self.executor, run_id, self.settings.namespace, workspace)
@@ -177,7 +176,7 @@ class Reconciler:
         launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed = self._apply_decisions(run, decisions, tasks, report, launched)
+            changed, run = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
             if not changed:
                 break
@@ -185,10 +184,15 @@ class Reconciler:
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
+            self._settled.pop(run_id, None)
         if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
             # Deleted while active: its tasks have stopped, so remove it now (run item first, so a crash
             # half-way leaves only unreachable task items, never a half-deleted run that would re-plan).
-            run_store.delete_run(run, self.objects)
+            runs.delete_run(run.run_id)
+            try:
+                self.objects.delete(run.spec_key)
+            except StoreError:
+                pass  # unreachable without the run record
             return
         if outcome is not None:
             self._record_outcome(run, outcome.state, outcome.error)
@@ -196,7 +200,7 @@ class Reconciler:
 
     # ------------------------------------------------------------------ inputs
 
-    def _spec(self, run: RunItem) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _spec(self, run: Run) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if run.run_id not in self._specs:
             struct = self.objects.get_json(run.spec_key)
             if "pipeline_spec" in struct and "root" not in struct:
@@ -205,7 +209,7 @@ class Reconciler:
                 self._specs[run.run_id] = (struct, None)
         return self._specs[run.run_id]
 
-    def _run_input(self, run: RunItem) -> RunInput:
+    def _run_input(self, run: Run) -> RunInput:
         return RunInput(
             run_id=run.run_id,
             pipeline_name=run.pipeline_name,
@@ -220,20 +224,20 @@ class Reconciler:
     # ------------------------------------------------------------------ writes
 
     def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
-        saved = run_store.save_task(run_id, record, self.objects)
+        saved = self.store.runs.save_task(run_id, record)
         tasks[saved.task_id] = saved
         return saved
 
     def _apply_decisions(
         self,
-        run: RunItem,
+        run: Run,
         decisions: Decisions,
         tasks: dict[str, TaskRecord],
         report: PassReport,
         launched: set[tuple[str, int]],
-    ) -> bool:
+    ) -> tuple[bool, Run]:
         """Write the decisions' launch documents, records, launches and cancels; add each attempt started to
-        `launched`. Returns whether any record changed (the caller re-plans then)."""
+        `launched`. Returns whether any record changed (the caller re-plans then), and the run as it is now."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
@@ -243,10 +247,10 @@ class Reconciler:
                 continue
             if platform_operation(launch.spec.container):
                 continue  # claims are per run: never reuse another run's claim name
-            cached = run_store.cached_result(launch.cache_key)
+            cached = self.store.runs.cached_result(run.namespace, launch.cache_key)
             if cached is not None:
                 records[index] = engine.record_cached(
-                    record, cached.get("parameters", {}), cached.get("artifacts", {}), self.clock()
+                    record, dict(cached.parameters), dict(cached.artifacts), self.clock()
                 )
                 del launches[record.task_id]
         workspace = workspace_config(self._spec(run)[1])
@@ -270,10 +274,10 @@ class Reconciler:
         if records:
             report.changed = True
         if run.state == "PENDING" and (records or decisions.outcome.state not in FINAL_RUN_STATES):
-            self._record_outcome(run, "RUNNING", "")
-        return bool(records)
+            run = self._record_outcome(run, "RUNNING", "")
+        return bool(records), run
 
-    def _start(self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
+    def _start(self, run: Run, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
         launch = _attempt_launch(self._launch_document_of(run.run_id, task_id, attempt))
         if platform_operation(launch.spec.container):
             self._finish_platform_operation(run, launch, tasks)
@@ -288,7 +292,7 @@ class Reconciler:
             self._save(run.run_id, tasks, dataclasses.replace(record, pod_name=name))
 
     def _refuse_attempt(
-        self, run: RunItem, task_id: str, attempt: int, tasks: dict[str, TaskRecord], error: str
+        self, run: Run, task_id: str, attempt: int, tasks: dict[str, TaskRecord], error: str
     ) -> None:
         """The executor refused to start the attempt (nothing runs): it fails with the executor's reason."""
         record = tasks.get(task_id)
@@ -301,7 +305,7 @@ class Reconciler:
         self._save(run.run_id, tasks, failed)
 
     def _finish_platform_operation(
-        self, run: RunItem, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
+        self, run: Run, launch: AttemptLaunch, tasks: dict[str, TaskRecord]
     ) -> None:
         """CreatePVC / DeletePVC: no container; the executor does it now and the attempt ends at once."""
         record = tasks.get(launch.spec.task_id)
@@ -317,7 +321,7 @@ class Reconciler:
 
     def _relaunch_lost_writes(
         self,
-        run: RunItem,
+        run: Run,
         tasks: dict[str, TaskRecord],
         statuses: dict[tuple[str, str, int], AttemptStatus],
         launched: set[tuple[str, int]],
@@ -339,22 +343,25 @@ class Reconciler:
             except NotFound:
                 logger.warning("no launch document for %s attempt %s", record.task_id, record.attempt)
 
-    def _record_outcome(self, run: RunItem, state: str, error: str) -> None:
+    def _record_outcome(self, run: Run, state: str, error: str) -> Run:
+        """Record the run's new state (a versioned write on a fresh read); returns the run as stored."""
         if run.state == state:
-            return  # nothing to record: skip the re-read on every pass of a running run
-        fresh = run_store.get_run(run.run_id)
+            return run  # nothing to record: skip the re-read on every pass of a running run
+        fresh = self.store.runs.get_run(run.run_id)
         if fresh.state == state or (fresh.state in FINAL_RUN_STATES and state == "RUNNING"):
-            return
+            return fresh
         if fresh.state == "CANCELING" and state == "RUNNING":
-            return
-        run_store.set_run_state(fresh, state, {"code": 2, "message": error} if error else None)
-        run.state = state
+            return fresh
+        changed = moved_to(
+            fresh, state, format_time(self.clock()), {"code": 2, "message": error} if error else None
+        )
+        return self.store.runs.update_run(changed)
 
     # ------------------------------------------------------------------ attempt outcomes
 
     def _apply_attempt_statuses(
         self,
-        run: RunItem,
+        run: Run,
         spec: dict[str, Any],
         tasks: dict[str, TaskRecord],
         statuses: dict[tuple[str, str, int], AttemptStatus],
@@ -368,8 +375,11 @@ class Reconciler:
                 continue
             status = statuses.get((run.run_id, record.task_id, record.attempt))
             if record.state.is_final:
-                if status is not None and status.phase.is_final:
-                    ended.append((record.task_id, record.attempt, False))  # cleanup a crash left undone
+                settled = (record.task_id, record.attempt) in self._settled.get(run.run_id, ())
+                if status is not None and status.phase.is_final and not settled:
+                    # Recorded as ended by a pass that may have died before storing its log and cleaning up:
+                    # do both (again) once in this reconciler's life.
+                    ended.append((record.task_id, record.attempt, True))
                 continue
             if status is None and record.state in (TaskState.RUNNING, TaskState.CANCELING):
                 # The executor reported this attempt running before and now does not know it at all (a pod
@@ -397,6 +407,7 @@ class Reconciler:
                 self._store_log(run_id, task_id, attempt)
             self.executor.cleanup(run_id, task_id, attempt)
             self._launch_documents.pop((run_id, task_id, attempt), None)
+            self._settled.setdefault(run_id, set()).add((task_id, attempt))
 
     def _launch_document_of(self, run_id: str, task_id: str, attempt: int) -> dict[str, Any]:
         key = (run_id, task_id, attempt)
@@ -406,7 +417,7 @@ class Reconciler:
         return document
 
     def _attempt_update(
-        self, run: RunItem, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
+        self, run: Run, spec: dict[str, Any], record: TaskRecord, status: AttemptStatus
     ) -> TaskRecord | None:
         now = self.clock()
         if status.phase is AttemptPhase.PENDING:
@@ -429,7 +440,7 @@ class Reconciler:
             )
         result = status.result
         if status.phase is AttemptPhase.SUCCEEDED and result is not None:
-            self._remember_cache(run.run_id, record, result.parameters, result.artifacts)
+            self._remember_cache(run, record, result.parameters, result.artifacts)
             return engine.finish_attempt(
                 record, spec, True, result.parameters, result.artifacts, "", result.exit_code, now
             )
@@ -442,7 +453,10 @@ class Reconciler:
         tail = result.log_tail if result and result.log_tail else ""
         if tail:
             error = f"{error}\n{_log_tail(tail)}"
-        return engine.finish_attempt(record, spec, False, {}, {}, error or "failed", exit_code, now)
+        lost = status.phase is AttemptPhase.LOST
+        return engine.finish_attempt(
+            record, spec, False, {}, {}, error or "failed", exit_code, now, lost=lost
+        )
 
     def _store_log(self, run_id: str, task_id: str, attempt: int, live: bool = False) -> None:
         try:
@@ -454,16 +468,14 @@ class Reconciler:
         self.objects.put_bytes(key, text.encode(), "text/plain; charset=utf-8")
 
     def _remember_cache(
-        self, run_id: str, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
+        self, run: Run, record: TaskRecord, parameters: dict[str, Any], artifacts: dict[str, Any]
     ) -> None:
         try:
-            document = self._launch_document_of(run_id, record.task_id, record.attempt)
+            document = self._launch_document_of(run.run_id, record.task_id, record.attempt)
         except NotFound:
             return
         if document.get("cache_enabled") and document.get("cache_key"):
-            run_store.put_cached_result(
-                document["cache_key"],
-                {"parameters": parameters, "artifacts": artifacts},
-                run_id,
-                record.task_id,
+            cached = CachedResult(
+                parameters, artifacts, run.run_id, record.task_id, format_time(self.clock())
             )
+            self.store.runs.put_cached_result(run.namespace, document["cache_key"], cached)

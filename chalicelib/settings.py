@@ -1,6 +1,8 @@
-"""Settings: one frozen dataclass built from the environment in one place and passed down.
+"""Settings: one frozen dataclass built once per entry point and passed down.
 
-Cloud stages set these variables in `.chalice/config.json`; the local stack (`kfps up`) sets them for itself.
+Cloud stages set environment variables in `.chalice/config.json`, and each Lambda builds its Settings from them
+on first use (`Settings.from_env`, called by `chalicelib.runtime`). The local stack (`kfps up`) and the tests
+build theirs directly. Nothing reads the environment at import time.
 """
 
 from __future__ import annotations
@@ -8,13 +10,48 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.executors.k8s.settings import KubernetesSettings
+
+DYNAMODB_STORE = "dynamodb"
+EMBEDDED_STORE = "embedded"
+STORES = (DYNAMODB_STORE, EMBEDDED_STORE)
+
+
+@dataclasses.dataclass(frozen=True)
+class AwsAccess:
+    """How this process reaches AWS: the region, and for an S3/DynamoDB-compatible endpoint (the local stack's
+    moto server) its URL and static credentials. Empty fields mean boto3's defaults (the Lambda's role)."""
+
+    region: str = "us-east-1"
+    endpoint_url: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    session_token: str = ""
+
+    def environment(self) -> dict[str, str]:
+        """The same access as AWS_* variables, for processes that build their own clients (task pods)."""
+        variables = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_SESSION_TOKEN": self.session_token,
+        }
+        return {name: value for name, value in variables.items() if value}
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
+    # Where records and objects live: "dynamodb" (DynamoDB tables + the S3 bucket) or "embedded" (SQLite and
+    # files under `local_data_dir`, the default of `kfps up`).
+    store: str = DYNAMODB_STORE
     table_prefix: str = "kfps"
     bucket: str = "kfps-data"
-    region: str = "us-east-1"
+    aws: AwsAccess = AwsAccess()
     # Where artifacts go when a run names no pipeline_root: s3://<bucket>/artifacts in the cloud, a local
     # directory in the local stack.
     default_pipeline_root: str = ""
@@ -22,8 +59,9 @@ class Settings:
     namespace: str = "default"  # Kubernetes namespace for pods
     eks_cluster: str = ""
     kubeconfig: str = ""
+    # The local stack's data directory: task workdirs, and the embedded store.
     local_data_dir: str = ""
-    local_prewarm: bool = True  # the local executor's fork server (KFPS_LOCAL_PREWARM=0 turns it off)
+    local_prewarm: bool = True  # the local executor's fork server (`kfps up --no-prewarm` turns it off)
     # How the API wakes the reconciler: "lambda:<function name>" (async invoke) or "local" (in-process event).
     reconcile_kick: str = "local"
     max_upload_bytes: int = 32 * 2**20
@@ -34,6 +72,12 @@ class Settings:
     scheduler_target: str = ""
     scheduler_role: str = ""
     schedule_group: str = "default"
+    # The Kubernetes executor's settings (None: derived from these settings and its defaults when built).
+    kubernetes: KubernetesSettings | None = None
+
+    @property
+    def region(self) -> str:
+        return self.aws.region
 
     @property
     def pipeline_root(self) -> str:
@@ -44,20 +88,28 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings a Lambda's environment describes (the executor's `KFPS_K8S_*`/`KFPS_LAUNCHER_*` too)."""
+        from chalicelib.executors.k8s.settings import KubernetesSettings
+
         env = os.environ if env is None else env
         defaults = cls()
-        return cls(
+        store = env.get("KFPS_STORE", defaults.store)
+        if store not in STORES:
+            raise ValueError(f"KFPS_STORE must be one of {', '.join(STORES)}, got {store!r}")
+        settings = cls(
+            store=store,
             table_prefix=env.get("KFPS_TABLE_PREFIX", defaults.table_prefix),
             bucket=env.get("KFPS_BUCKET", defaults.bucket),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
+            aws=AwsAccess(
+                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
+                endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+            ),
             default_pipeline_root=env.get("KFPS_PIPELINE_ROOT", ""),
             executor=env.get("KFPS_EXECUTOR", defaults.executor),
             namespace=env.get("KFPS_NAMESPACE", defaults.namespace),
             eks_cluster=env.get("KFPS_EKS_CLUSTER", ""),
             kubeconfig=env.get("KFPS_KUBECONFIG", ""),
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
-            local_prewarm=env.get("KFPS_LOCAL_PREWARM", "1").strip().lower()
-            not in ("0", "false", "no", "off"),
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
             max_upload_bytes=int(env.get("KFPS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_body_bytes=int(env.get("KFPS_MAX_BODY_BYTES", defaults.max_body_bytes)),
@@ -65,3 +117,6 @@ class Settings:
             scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),
         )
+        if settings.executor != "kubernetes":
+            return settings
+        return dataclasses.replace(settings, kubernetes=KubernetesSettings.from_app_settings(settings, env))

@@ -69,7 +69,9 @@ API = FunctionAccess(
 RECONCILE = FunctionAccess(
     logical_id="Reconcile",
     role_id="ReconcileRole",
-    tables=("runs", "tasks", "cache"),
+    # recurring-runs: a run's end gives its recurring run's max_concurrency slot back (a counter updated in the
+    # same transaction as the run).
+    tables=("runs", "tasks", "recurring-runs", "cache"),
     # The run's spec snapshot, launch documents, task records, the pods' task and result files; task logs
     # (copied from the pods, read back once a pod is gone). Nothing is deleted here.
     objects=(("runs/", OBJECT_READ + OBJECT_WRITE), ("logs/", OBJECT_READ + OBJECT_WRITE)),

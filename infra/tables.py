@@ -1,11 +1,10 @@
-"""The DynamoDB tables of a stack, generated from the pynamodb models (`chalicelib/store/tables.py`), so keys
+"""The DynamoDB tables of a stack, generated from the pynamodb models (`chalicelib/store/dynamo/tables.py`), so keys
 and indexes are declared in one place. Table names are `<stack name>-<kind>`, the prefix the functions get as
 `KFPS_TABLE_PREFIX`."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 from infra import template_parts as parts
@@ -29,22 +28,14 @@ class TableShape:
 
 
 def table_shapes() -> tuple[TableShape, ...]:
-    """Every table the app uses, read from the models."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    previous = os.environ.get("KFPS_TABLE_PREFIX")
-    os.environ["KFPS_TABLE_PREFIX"] = _RENDER_PREFIX
-    try:
-        from chalicelib.store.tables import ALL_MODELS
-    finally:
-        if previous is None:
-            os.environ.pop("KFPS_TABLE_PREFIX", None)
-        else:
-            os.environ["KFPS_TABLE_PREFIX"] = previous
+    """Every table the app uses, read from the models (`chalicelib/store/dynamo/tables.py`)."""
+    from chalicelib.settings import AwsAccess
+    from chalicelib.store.dynamo.tables import tables_for
+
     shapes = []
-    for model in ALL_MODELS:
+    for model in tables_for(_RENDER_PREFIX, AwsAccess()).models:
         schema = model._get_schema()
-        prefix = _model_prefix(model.Meta.table_name)
-        kind = model.Meta.table_name.removeprefix(prefix + "-")
+        kind = model.Meta.table_name.removeprefix(_RENDER_PREFIX + "-")
         indexes = tuple(
             {
                 "IndexName": index["index_name"],
@@ -67,16 +58,6 @@ def table_shapes() -> tuple[TableShape, ...]:
 def table_names(stack: str) -> list[str]:
     """The names the stack `stack` gives its tables (as `table_resource` builds them)."""
     return [f"{stack}-{shape.kind}" for shape in table_shapes()]
-
-
-def _model_prefix(table_name: str) -> str:
-    """The prefix the models were imported with (the render prefix, or the caller's when already imported)."""
-    from chalicelib.settings import Settings
-
-    for known in (_RENDER_PREFIX, Settings.from_env().table_prefix):
-        if known and table_name.startswith(known + "-"):
-            return known
-    raise RuntimeError(f"cannot tell the table kind of {table_name!r}")
 
 
 def table_resource(shape: TableShape, tags: dict[str, str]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.api.package_uploads import LARGE_PACKAGE_HINT
+from chalicelib.api.upload_results import LARGE_PACKAGE_HINT
 from infra import cluster, observability, storage
 from infra import template_parts as parts
 from infra.functions import FUNCTIONS, FunctionAccess, environment, policy

@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib.executors.k8s.errors import KubernetesApiError, LaunchRejected
 from chalicelib.executors.k8s.manifest import build_pod
-from chalicelib.executors.k8s.settings import KubernetesSettings, parse_launcher_env
-from chalicelib.local.stack import StackOptions, stack_environment
+from chalicelib.executors.k8s.settings import parse_launcher_env
+from chalicelib.local.stack import StackOptions, stack_settings
 from chalicelib.platform_operations import (
     CREATE_PVC,
     DELETE_PVC,
@@ -109,19 +109,19 @@ def test_workspace_config_comes_from_the_kubernetes_pipeline_config():
 
 
 def test_local_stack_gives_kubernetes_launcher_containers_its_s3_endpoint(tmp_path: Path):
-    options = StackOptions(data_dir=tmp_path, executor="kubernetes", namespace="pods")
-    environment = stack_environment(options, "http://127.0.0.1:5999")
-    settings = KubernetesSettings.from_env(environment)
+    options = StackOptions(data_dir=tmp_path, executor="kubernetes", store="dynamodb", namespace="pods")
+    app_settings = stack_settings(options, "http://127.0.0.1:5999")
+    settings = app_settings.kubernetes
     pod = build_pod(attempt(), settings)
 
     launcher_env = dict(settings.launcher_env)
     assert launcher_env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999" and "AWS_ACCESS_KEY_ID" in launcher_env
-    assert environment["KFPS_PIPELINE_ROOT"] == ""  # the pipeline root is s3://<bucket>/artifacts
+    assert app_settings.pipeline_root == "s3://kfps-data/artifacts"
     for container in [*pod["spec"]["initContainers"], *pod["spec"]["containers"]]:
         values = {e["name"]: e.get("value") for e in container["env"]}
         expected = None if container["name"] == "main" else "http://127.0.0.1:5999"
         assert values.get("AWS_ENDPOINT_URL") == expected
-    assert "KFPS_K8S_LAUNCHER_ENV" not in stack_environment(StackOptions(data_dir=tmp_path), "http://x")
+    assert stack_settings(StackOptions(data_dir=tmp_path), "http://x").kubernetes is None
 
 
 def test_launcher_env_must_be_a_json_object():

@@ -1,5 +1,6 @@
 """Crash safety of the reconciler: a pass may die between any two writes, and two passes may run at once;
-runs still finish with every task executed exactly once."""
+runs still finish with every task executed exactly once. Runs on the session's store (`make test` runs it on
+both implementations)."""
 
 import collections
 import itertools
@@ -14,12 +15,10 @@ from kfp import compiler, dsl
 from chalicelib.executors.local import LocalExecutor
 from chalicelib.reconciler import Reconciler
 from chalicelib.run_states import FINAL_RUN_STATES
-from chalicelib.run_submission import RunRequest, submit_run
-from chalicelib.settings import Settings
+from chalicelib.runtime import Runtime
+from chalicelib.services.experiments import create_experiment
+from chalicelib.services.runs import RunRequest, submit_run
 from chalicelib.spec import spec_from_struct
-from chalicelib.store import catalog
-from chalicelib.store import runs as run_store
-from chalicelib.store.objects import ObjectStore
 from tests.support.launch_counting import counted_local_launches, repeated
 
 
@@ -60,10 +59,10 @@ def package(tmp_path_factory):
     return spec_from_struct(yaml.safe_load(path.read_text()))
 
 
-def _submit(package, marker: Path, unique: str) -> str:
-    settings = Settings.from_env()
-    experiment = catalog.create_experiment(f"crash-{unique}", "", "")
+def _submit(runtime: Runtime, package, marker: Path, unique: str) -> str:
+    experiment = create_experiment(runtime, f"crash-{unique}", "", "")
     run = submit_run(
+        runtime,
         RunRequest(
             display_name="crash",
             experiment_id=experiment.experiment_id,
@@ -71,8 +70,6 @@ def _submit(package, marker: Path, unique: str) -> str:
             package=package,
             parameters={"marker": str(marker)},
         ),
-        settings,
-        ObjectStore(settings.bucket),
     )
     return run.run_id
 
@@ -83,17 +80,17 @@ def _executions(marker: Path) -> collections.Counter:
 
 @pytest.mark.parametrize("span", [4, 9])
 def test_run_finishes_with_each_task_once_when_passes_die_between_writes(
-    package, tmp_path, unique, quiet_stack, span
+    package, tmp_path, unique, quiet_stack, app_runtime, span
 ):
     """Each reconciler dies at its 1st, then the next at its 2nd, ... `span`-th write, then again from the 1st:
     every position between two writes of a pass is hit, and every crash is followed by a fresh reconciler."""
-    settings = Settings.from_env()
+    settings, runs = app_runtime.settings, app_runtime.store.runs
     marker = tmp_path / "marker.txt"
-    run_id = _submit(package, marker, unique)
+    run_id = _submit(app_runtime, package, marker, unique)
     positions = itertools.cycle(range(1, span + 1))
     crashes = 0
     deadline = time.monotonic() + 120
-    while run_store.get_run(run_id).state not in FINAL_RUN_STATES:
+    while runs.get_run(run_id).state not in FINAL_RUN_STATES:
         assert time.monotonic() < deadline, "run did not finish"
         crash_at, writes = next(positions), itertools.count(1)
 
@@ -103,56 +100,55 @@ def test_run_finishes_with_each_task_once_when_passes_die_between_writes(
 
         # A fresh reconciler and executor object after every crash, as after a Lambda or stack restart.
         reconciler = Reconciler(
-            settings,
-            ObjectStore(settings.bucket),
-            LocalExecutor(tmp_path / "executor"),
-            checkpoint=checkpoint,
+            settings, app_runtime.store, LocalExecutor(tmp_path / "executor"), checkpoint=checkpoint
         )
         try:
-            while run_store.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
+            while runs.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
                 reconciler.run_pass([run_id])
                 time.sleep(0.05)
         except Crash:
             crashes += 1
-    run = run_store.get_run(run_id)
+    run = runs.get_run(run_id)
     assert run.state == "SUCCEEDED", run.error
     assert crashes > 0
     assert _executions(marker) == EXPECTED
-    tasks = run_store.load_tasks(run_id, ObjectStore(settings.bucket))
+    tasks = runs.load_tasks(run_id)
     containers = [t for t in tasks.values() if t.kind == "container"]
     assert len(containers) == 6 and all(t.attempt == 1 for t in containers)
     totals = [t for t in containers if t.name == "total"]
     assert totals[0].parameters == {"Output": 2 + 3 + 4}
 
 
-def test_a_pass_never_relaunches_the_attempts_it_launched_itself(package, tmp_path, unique, quiet_stack):
+def test_a_pass_never_relaunches_the_attempts_it_launched_itself(
+    package, tmp_path, unique, quiet_stack, app_runtime
+):
     """The executor's status snapshot is taken before a pass launches anything, so the attempts the pass
     launches are missing from it; they must not be mistaken for lost writes and launched again."""
-    settings = Settings.from_env()
+    settings, runs = app_runtime.settings, app_runtime.store.runs
     marker = tmp_path / "marker.txt"
-    run_id = _submit(package, marker, unique)
-    reconciler = Reconciler(settings, ObjectStore(settings.bucket), LocalExecutor(tmp_path / "executor"))
+    run_id = _submit(app_runtime, package, marker, unique)
+    reconciler = Reconciler(settings, app_runtime.store, LocalExecutor(tmp_path / "executor"))
     deadline = time.monotonic() + 120
     with counted_local_launches() as launches:
-        while run_store.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
+        while runs.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
             reconciler.run_pass([run_id])
             time.sleep(0.05)
-    assert run_store.get_run(run_id).state == "SUCCEEDED"
+    assert runs.get_run(run_id).state == "SUCCEEDED"
     assert len(launches) == 6  # first, second, three loop iterations, total
     assert repeated(launches) == {}
 
 
-def test_two_passes_at_once_execute_each_task_once(package, tmp_path, unique, quiet_stack):
-    settings = Settings.from_env()
+def test_two_passes_at_once_execute_each_task_once(package, tmp_path, unique, quiet_stack, app_runtime):
+    settings, runs = app_runtime.settings, app_runtime.store.runs
     marker = tmp_path / "marker.txt"
-    run_id = _submit(package, marker, unique)
+    run_id = _submit(app_runtime, package, marker, unique)
     errors: list[BaseException] = []
 
     def loop() -> None:
-        reconciler = Reconciler(settings, ObjectStore(settings.bucket), LocalExecutor(tmp_path / "executor"))
+        reconciler = Reconciler(settings, app_runtime.store, LocalExecutor(tmp_path / "executor"))
         deadline = time.monotonic() + 120
         try:
-            while run_store.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
+            while runs.get_run(run_id).state not in FINAL_RUN_STATES and time.monotonic() < deadline:
                 reconciler.run_pass([run_id])
                 time.sleep(0.02)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -164,12 +160,9 @@ def test_two_passes_at_once_execute_each_task_once(package, tmp_path, unique, qu
     for thread in threads:
         thread.join()
     assert not errors, errors
-    final = run_store.get_run(run_id)
+    final = runs.get_run(run_id)
     assert final.state == "SUCCEEDED", (
         final.error,
-        {
-            t.task_id: (t.state, t.error)
-            for t in run_store.load_tasks(run_id, ObjectStore(settings.bucket)).values()
-        },
+        {t.task_id: (t.state, t.error) for t in runs.load_tasks(run_id).values()},
     )
     assert _executions(marker) == EXPECTED

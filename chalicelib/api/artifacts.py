@@ -16,37 +16,38 @@ from urllib.parse import urlparse
 import chalice
 from chalice import Blueprint
 
-from chalicelib.api import runtime
+from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound, PermissionDenied
 from chalicelib.api.request_helpers import handled, path_id, query_params
 from chalicelib.engine.model import TaskRecord
-from chalicelib.store import runs as run_store
+from chalicelib.runtime import Runtime
+from chalicelib.services.runs import visible_run
 from chalicelib.store.errors import NotFound as StoreNotFound
-from chalicelib.store.objects import ObjectStore, live_log_key, log_key
+from chalicelib.store.object_keys import live_log_key, log_key
 
 artifacts = Blueprint(__name__)
 
 MAX_ARTIFACT_BYTES = 4 * 2**20  # stays below the Lambda response limit after base64
 
 
-def _find_task(run_id: str, node_id: str) -> TaskRecord:
-    run = run_store.get_visible_run(run_id)
-    records = run_store.load_tasks(run.run_id, runtime.objects())
+def _find_task(current: Runtime, run_id: str, node_id: str) -> TaskRecord:
+    run = visible_run(current, run_id)
+    records = current.store.runs.load_tasks(run.run_id)
     for record in records.values():
         if node_id in (record.task_id, record.pod_name):
             return record
     raise NotFound(f"Run {run_id} has no task {node_id}")
 
 
-def read_artifact_bytes(uri: str) -> bytes:
+def read_artifact_bytes(current: Runtime, uri: str) -> bytes:
     """The bytes behind an artifact URI: our bucket over S3, or a file under the local pipeline root."""
-    settings = runtime.settings()
+    settings = current.settings
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
-        if parsed.netloc != settings.bucket:
+        if parsed.netloc != settings.bucket or current.store.kind != "dynamodb":
             raise PermissionDenied(f"artifact {uri} is outside bucket {settings.bucket}")
         try:
-            return ObjectStore(parsed.netloc).get_bytes(parsed.path.lstrip("/"))
+            return current.store.objects.get_bytes(parsed.path.lstrip("/"))
         except StoreNotFound as exc:
             raise NotFound(f"artifact {uri} has no content") from exc
     path = parsed.path if parsed.scheme == "file" else uri
@@ -70,11 +71,12 @@ def read_artifact(run_id: str, node_id: str, artifact_name: str) -> dict:
     name, _, action = path_id(artifact_name).partition(":")
     if action != "read":
         raise NotFound(f"unknown artifact action {action!r}; use {name}:read")
-    record = _find_task(path_id(run_id), path_id(node_id))
+    current = runtime.current()
+    record = _find_task(current, path_id(run_id), path_id(node_id))
     found = record.artifacts.get(name)
     if not found:
         raise NotFound(f"task {record.task_id} has no output artifact {name!r}")
-    data = read_artifact_bytes(found[0].get("uri", ""))
+    data = read_artifact_bytes(current, found[0].get("uri", ""))
     if len(data) > MAX_ARTIFACT_BYTES:
         raise InvalidArgument(f"artifact {name} is larger than {MAX_ARTIFACT_BYTES} bytes")
     return {"data": base64.b64encode(data).decode()}
@@ -83,17 +85,18 @@ def read_artifact(run_id: str, node_id: str, artifact_name: str) -> dict:
 @artifacts.route("/apis/v2beta1/runs/{run_id}/tasks/{task_id}/logs", methods=["GET"])
 @handled(upload_style=True)
 def read_task_log(run_id: str, task_id: str) -> chalice.Response:
-    record = _find_task(path_id(run_id), path_id(task_id))
+    current = runtime.current()
+    record = _find_task(current, path_id(run_id), path_id(task_id))
     raw_attempt = query_params(artifacts.current_request).get("attempt") or str(max(record.attempt, 1))
     if not raw_attempt.isdigit():
         raise InvalidArgument(f"attempt must be a positive integer, got {raw_attempt!r}")
     state = "final"
     try:
-        text = runtime.objects().get_bytes(log_key(path_id(run_id), record.task_id, int(raw_attempt)))
+        text = current.store.objects.get_bytes(log_key(path_id(run_id), record.task_id, int(raw_attempt)))
     except StoreNotFound:
         state = "live"
         try:
-            text = runtime.objects().get_bytes(
+            text = current.store.objects.get_bytes(
                 live_log_key(path_id(run_id), record.task_id, int(raw_attempt))
             )
         except StoreNotFound as exc:

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import chalice
 from aws_lambda_powertools import Logger
 
+from chalicelib.services import errors as service_errors
+from chalicelib.spec.errors import SpecError
 from chalicelib.store import errors as store_errors
 
 logger = Logger()
@@ -76,6 +78,13 @@ class Aborted(ApiError):
     http_status = 409
 
 
+class ResourceExhausted(ApiError):
+    """A limit or quota is reached."""
+
+    grpc_code = 8
+    http_status = 429
+
+
 class PermissionDenied(ApiError):
     """The caller may not do this."""
 
@@ -111,20 +120,12 @@ class Unimplemented(ApiError):
     http_status = 501
 
 
-def _spec_error_type() -> type[Exception] | None:
-    """`chalicelib.spec.errors.SpecError`, or None while that module does not exist."""
-    try:
-        from chalicelib.spec.errors import SpecError
-    except ImportError:
-        return None
-    return SpecError
-
-
 def to_api_error(exc: Exception) -> ApiError:
     """Map any exception to the `ApiError` that describes it to the client.
 
-    ApiError: itself. Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted.
-    SpecError (invalid package or parameters) → InvalidArgument with its message. Chalice's own 400/404/409
+    ApiError: itself. Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted,
+    LimitReached → ResourceExhausted, PresignedUrlsUnsupported → FailedPrecondition. Service refusals: InvalidRequest → InvalidArgument, FailedPrecondition →
+    FailedPrecondition, Refused → Aborted. SpecError (invalid package or parameters) → InvalidArgument. Chalice's own 400/404/409
     errors (e.g. "Error Parsing JSON" from `json_body`) keep their status. Anything else → Internal with a
     generic message (the caller logs the original).
     """
@@ -136,8 +137,17 @@ def to_api_error(exc: Exception) -> ApiError:
         return AlreadyExists(str(exc) or "Already exists")
     if isinstance(exc, store_errors.ConcurrentUpdate):
         return Aborted(str(exc) or "Concurrent update, retry the request")
-    spec_error = _spec_error_type()
-    if spec_error is not None and isinstance(exc, spec_error):
+    if isinstance(exc, store_errors.LimitReached):
+        return ResourceExhausted(str(exc))
+    if isinstance(exc, store_errors.PresignedUrlsUnsupported):
+        return FailedPrecondition(str(exc))
+    if isinstance(exc, service_errors.InvalidRequest):
+        return InvalidArgument(str(exc))
+    if isinstance(exc, service_errors.FailedPrecondition):
+        return FailedPrecondition(str(exc))
+    if isinstance(exc, service_errors.Refused):
+        return Aborted(str(exc))
+    if isinstance(exc, SpecError):
         return InvalidArgument(str(exc) or "Invalid pipeline spec")
     if isinstance(exc, chalice.BadRequestError):
         return InvalidArgument(_chalice_message(exc))

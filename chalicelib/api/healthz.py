@@ -1,9 +1,11 @@
-"""HealthzService: `kfp.Client` calls it in its constructor and reads only `multi_user`."""
+"""HealthzService: `kfp.Client` calls it in its constructor and reads only `multi_user`; `pipeline_store` says
+which store the deployment runs on ("dynamodb" or "embedded")."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import runtime
 from chalicelib.api.request_helpers import handled
 
 healthz = Blueprint(__name__)
@@ -12,4 +14,4 @@ healthz = Blueprint(__name__)
 @healthz.route("/apis/v2beta1/healthz", methods=["GET"])
 @handled()
 def get_healthz() -> dict:
-    return {"multi_user": False, "pipeline_store": "dynamodb"}
+    return {"multi_user": False, "pipeline_store": runtime.current().store.kind}

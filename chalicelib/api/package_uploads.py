@@ -12,20 +12,25 @@ KFP's upload routes:
 The package waits under `uploads/<upload_id>/<file name>` (a lifecycle rule deletes it a day later; the
 registered version keeps its own copy under `packages/`) and is validated like any upload. Registering is
 idempotent: the version's id is derived from the upload id, so a retried register call answers with what the
-first one created. Errors use the upload handlers' `{error_message, error_details}` shape.
+first one created. Errors use the upload handlers' `{error_message, error_details}` shape. The embedded store
+has no S3 to sign URLs for: there the first call is a 400 saying so (the local API takes large packages
+through its upload route directly).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 
 from chalice import Blueprint
 
-from chalicelib.api import runtime
+from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge
 from chalicelib.api.multipart import safe_basename
-from chalicelib.api.pipelines import (
+from chalicelib.api.request_helpers import handled, json_body, query_params, split_action, string_field
+from chalicelib.api.upload_results import (
+    UPLOADS_PATH,
     create_uploaded_pipeline,
     create_uploaded_version,
     existing_upload_pipeline,
@@ -33,34 +38,21 @@ from chalicelib.api.pipelines import (
     uploaded_pipeline_name,
     version_to_api,
 )
-from chalicelib.api.request_helpers import handled, json_body, query_params, split_action, string_field
+from chalicelib.runtime import Runtime
 from chalicelib.spec import load_package
 from chalicelib.spec.archive import PIPELINE_EXTENSIONS
 from chalicelib.spec.loading import ARCHIVE_EXTENSIONS
-from chalicelib.store import catalog
 from chalicelib.store.errors import NotFound as StoreNotFound
-from chalicelib.store.objects import upload_prefix
+from chalicelib.store.object_keys import upload_prefix
 
 package_uploads = Blueprint(__name__)
 
-UPLOADS_PATH = "/apis/v2beta1/pipelines/uploads"
 UPLOAD_URL_SECONDS = 900
 DEFAULT_FILENAME = "pipeline.yaml"
 _MAX_FILENAME = 200
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _VERSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kfp-serverless/package-upload")  # fixed forever
 PACKAGE_EXTENSIONS = PIPELINE_EXTENSIONS + ARCHIVE_EXTENSIONS
-
-
-LARGE_PACKAGE_HINT = (
-    f"Upload large packages with a presigned URL: POST {UPLOADS_PATH}, PUT the file to the upload_url it "
-    "returns, then POST its register_path"
-)
-
-
-def oversize_upload_message(size: int, limit: int) -> str:
-    """What an oversize multipart upload is told: the limit and the route for large packages."""
-    return f"upload is {size} bytes; the limit is {limit}. {LARGE_PACKAGE_HINT}"
 
 
 def upload_version_id(upload_id: str) -> str:
@@ -83,17 +75,17 @@ def _filename(body: dict) -> str:
 @package_uploads.route(UPLOADS_PATH, methods=["POST"])
 @handled(upload_style=True)
 def create_upload() -> dict:
-    settings = runtime.settings()
-    body = json_body(package_uploads.current_request, settings, {"filename"}, "upload")
+    current = runtime.current()
+    body = json_body(package_uploads.current_request, current.settings, {"filename"}, "upload")
     filename = _filename(body)
     upload_id = str(uuid.uuid4())
-    url = runtime.objects().presigned_put_url(upload_prefix(upload_id) + filename, UPLOAD_URL_SECONDS)
+    url = current.store.objects.presigned_put_url(upload_prefix(upload_id) + filename, UPLOAD_URL_SECONDS)
     return {
         "upload_id": upload_id,
         "upload_url": url,
         "upload_method": "PUT",
         "expires_in_seconds": UPLOAD_URL_SECONDS,
-        "max_bytes": settings.max_upload_bytes,
+        "max_bytes": current.settings.max_upload_bytes,
         "register_path": f"{UPLOADS_PATH}/{upload_id}:register",
     }
 
@@ -104,45 +96,50 @@ def register_upload(upload_action: str) -> dict:
     upload_id, _ = split_action(upload_action, ("register",), "upload")
     if not _UPLOAD_ID.match(upload_id):
         raise NotFound(f"there is no upload {upload_id!r}")
+    current = runtime.current()
     params = query_params(package_uploads.current_request)
     version_id = upload_version_id(upload_id)
-    objects = runtime.objects()
-    keys = objects.keys(upload_prefix(upload_id), limit=2)
-    filename = keys[0].rsplit("/", 1)[-1] if keys else ""
-    if "pipelineid" in params:
-        registered = _registered_version(existing_upload_pipeline(params), version_id)
+    objects = current.store.objects
+    found = list(itertools.islice(objects.list_objects(upload_prefix(upload_id)), 1))
+    filename = found[0].key.rsplit("/", 1)[-1] if found else ""
+    pipeline = existing_upload_pipeline(current, params) if "pipelineid" in params else None
+    if pipeline is not None:
+        registered = _registered_version(current, pipeline.pipeline_id, version_id)
     else:
-        registered = _registered_pipeline(params, filename, version_id)
+        registered = _registered_pipeline(current, params, filename, version_id)
     if registered is not None:
         return registered
-    if not keys:
+    if not found:
         raise NotFound(
             f"upload {upload_id} holds no package: PUT the file to its upload_url first "
             f"(it expires {UPLOAD_URL_SECONDS} s after POST {UPLOADS_PATH})"
         )
-    limit = runtime.settings().max_upload_bytes
-    size = objects.size(keys[0])
-    if size > limit:
-        raise PayloadTooLarge(f"uploaded package {filename} is {size} bytes; the limit is {limit}")
-    data = objects.get_bytes(keys[0])
+    limit = current.settings.max_upload_bytes
+    if found[0].size > limit:
+        raise PayloadTooLarge(f"uploaded package {filename} is {found[0].size} bytes; the limit is {limit}")
+    data = objects.get_bytes(found[0].key)
     package = load_package(data, filename, limit)
-    if "pipelineid" in params:
-        return version_to_api(create_uploaded_version(params, package, data, filename, version_id))
-    return pipeline_to_api(create_uploaded_pipeline(params, package, data, filename, version_id))
+    if pipeline is not None:
+        return version_to_api(
+            create_uploaded_version(current, pipeline, params, package, data, filename, version_id)
+        )
+    return pipeline_to_api(create_uploaded_pipeline(current, params, package, data, filename, version_id))
 
 
-def _registered_version(pipeline_id: str, version_id: str) -> dict | None:
+def _registered_version(current: Runtime, pipeline_id: str, version_id: str) -> dict | None:
     try:
-        return version_to_api(catalog.get_version(pipeline_id, version_id))
+        return version_to_api(current.store.catalog.get_version(pipeline_id, version_id))
     except StoreNotFound:
         return None
 
 
-def _registered_pipeline(params: dict[str, str], filename: str, version_id: str) -> dict | None:
+def _registered_pipeline(
+    current: Runtime, params: dict[str, str], filename: str, version_id: str
+) -> dict | None:
     """The pipeline an earlier register call of this upload created (found by its name and the upload's
     version id), or None."""
     name = uploaded_pipeline_name(params, filename, None)
-    pipeline_id = catalog.find_pipeline_id(name, params.get("namespace") or "") if name else None
-    if not pipeline_id or _registered_version(pipeline_id, version_id) is None:
+    found = current.store.catalog.find_pipeline(params.get("namespace") or "", name) if name else None
+    if found is None or _registered_version(current, found.pipeline_id, version_id) is None:
         return None
-    return pipeline_to_api(catalog.get_pipeline(pipeline_id))
+    return pipeline_to_api(found)

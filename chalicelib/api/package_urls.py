@@ -7,25 +7,25 @@ import urllib.request
 from urllib.parse import urlparse
 
 from chalicelib.api.errors import InvalidArgument
+from chalicelib.store.errors import StoreError
+from chalicelib.store.protocols import ObjectStore
 
 
-def fetch_package(url: str, max_bytes: int) -> bytes:
-    """The bytes at `url`. Unsupported schemes, unreachable URLs and oversize packages → InvalidArgument."""
+def fetch_package(url: str, max_bytes: int, objects: ObjectStore) -> bytes:
+    """The bytes at `url` (s3:// URLs through the store's objects). Unsupported schemes, unreachable URLs and
+    oversize packages → InvalidArgument."""
     parsed = urlparse(url)
     if parsed.scheme == "s3":
-        return _fetch_s3(parsed.netloc, parsed.path.lstrip("/"), url, max_bytes)
+        return _fetch_s3(objects, parsed.netloc, parsed.path.lstrip("/"), url, max_bytes)
     if parsed.scheme in ("http", "https"):
         return _fetch_http(url, max_bytes)
     raise InvalidArgument(f"package_url.pipeline_url {url!r}: only s3:// and http(s):// URLs are supported")
 
 
-def _fetch_s3(bucket: str, key: str, url: str, max_bytes: int) -> bytes:
-    import boto3
-
+def _fetch_s3(objects: ObjectStore, bucket: str, key: str, url: str, max_bytes: int) -> bytes:
     try:
-        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-        data = body.read(max_bytes + 1)
-    except Exception as exc:  # noqa: BLE001 - any failure is the caller's bad URL
+        data = objects.read_bucket_object(bucket, key, max_bytes)
+    except StoreError as exc:  # any failure is the caller's bad URL
         raise InvalidArgument(f"cannot read package_url.pipeline_url {url!r}: {exc}") from exc
     return _capped(data, url, max_bytes)
 

@@ -1,20 +1,19 @@
 """PipelineService and the upload handlers: pipelines, versions, multipart uploads.
 
-A version is valid before anything is written: the package is parsed and validated first, its bytes and spec go
-to S3, then the version item (with its unique-name claim) is written; if that write fails the S3 objects are
-removed again. Upload creates the pipeline and its first version; if the version cannot be stored the pipeline
-is deleted, so a failed request leaves no partial records.
+A version is valid before anything is written: the package is parsed and validated here, then stored by
+`chalicelib.services.pipelines` (objects first, then the version with its unique-name claim; a failed request
+leaves no partial records).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api import runtime
-from chalicelib.api.errors import FailedPrecondition, InvalidArgument, NotFound, PayloadTooLarge
+from chalicelib import runtime
+from chalicelib.api.errors import InvalidArgument, NotFound, PayloadTooLarge
 from chalicelib.api.listing import (
     PIPELINE_FIELDS,
     PIPELINE_VERSION_FIELDS,
@@ -22,24 +21,29 @@ from chalicelib.api.listing import (
     paginate,
     parse_list_query,
 )
-from chalicelib.api.multipart import parse_upload, safe_basename
+from chalicelib.api.multipart import parse_upload
 from chalicelib.api.request_helpers import (
     bool_param,
     handled,
     json_body,
     object_field,
-    omit_empty,
     path_id,
     query_params,
+    reject_unknown_fields,
     string_field,
 )
+from chalicelib.api.upload_results import (
+    create_uploaded_pipeline,
+    create_uploaded_version,
+    existing_upload_pipeline,
+    oversize_upload_message,
+    pipeline_to_api,
+    version_to_api,
+)
+from chalicelib.runtime import Runtime
+from chalicelib.services import pipelines as pipeline_service
+from chalicelib.services.pipelines import VersionRequest
 from chalicelib.spec import PipelinePackage, load_package, spec_from_struct
-from chalicelib.store import catalog
-from chalicelib.store.errors import NotFound as StoreNotFound
-from chalicelib.store.errors import StoreError
-from chalicelib.store.objects import package_key, version_spec_key
-from chalicelib.store.tables import PipelineItem, VersionItem
-from chalicelib.timestamps import now_text
 
 pipelines = Blueprint(__name__)
 
@@ -68,221 +72,25 @@ _VERSION_FIELDS = {
 }
 
 
-def pipeline_to_api(item: PipelineItem) -> dict[str, Any]:
-    return omit_empty(
-        {
-            "pipeline_id": item.pipeline_id,
-            "display_name": item.display_name,
-            "name": item.name,
-            "description": item.description,
-            "namespace": item.namespace,
-            "created_at": item.created_at,
-            "tags": item.tags or {},
-        }
-    )
-
-
-def version_to_api(item: VersionItem, with_spec: bool = False) -> dict[str, Any]:
-    body = {
-        "pipeline_id": item.pipeline_id,
-        "pipeline_version_id": item.version_id,
-        "display_name": item.display_name,
-        "name": item.name,
-        "description": item.description,
-        "created_at": item.created_at,
-        "package_url": {"pipeline_url": item.package_url} if item.package_url else None,
-        "code_source_url": item.code_source_url,
-        "tags": item.tags or {},
-        "error": item.error,
-    }
-    if with_spec and item.spec_key:
-        body["pipeline_spec"] = runtime.objects().get_json(item.spec_key)
-    return omit_empty(body)
-
-
-def version_package(item: VersionItem) -> PipelinePackage:
-    """The validated package of a stored version (used by runs created from a version reference)."""
-    return spec_from_struct(
-        runtime.objects().get_json(item.spec_key), source=f"pipeline version {item.version_id}"
-    )
-
-
-def _tags(params: dict[str, str]) -> dict[str, str]:
-    raw = params.get("tags") or ""
-    if not raw:
-        return {}
-    try:
-        tags = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidArgument(f"tags must be a JSON object of strings: {exc}") from exc
-    if not isinstance(tags, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise InvalidArgument("tags must be a JSON object of strings")
-    return tags
-
-
-def store_version(
-    pipeline_id: str,
-    name: str,
-    package: PipelinePackage,
-    package_bytes: bytes | None = None,
-    display_name: str = "",
-    description: str = "",
-    package_url: str = "",
-    code_source_url: str = "",
-    tags: dict[str, str] | None = None,
-    version_id: str | None = None,
-) -> VersionItem:
-    """Write a validated version: S3 objects first, then the item; S3 objects are removed if the item fails."""
-    version_id = version_id or catalog.new_id()
-    objects = runtime.objects()
-    pkg_key, spec_key = package_key(pipeline_id, version_id), version_spec_key(pipeline_id, version_id)
-    objects.put_bytes(pkg_key, package_bytes if package_bytes is not None else package.to_json_bytes())
-    objects.put_json(spec_key, package.to_struct())
-    item = VersionItem(
-        pipeline_id,
-        version_id,
-        name=name,
-        display_name=display_name or name,
-        description=description or package.description or "",
-        created_at=now_text(),
-        package_key=pkg_key,
-        spec_key=spec_key,
-        package_url=package_url,
-        code_source_url=code_source_url,
-        tags=tags or {},
-    )
-    try:
-        return catalog.create_version(item)
-    except Exception:
-        for key in (pkg_key, spec_key):
-            try:
-                objects.delete(key)
-            except StoreError:
-                pass
-        raise
-
-
-def create_pipeline_with_version(
-    name: str,
-    display_name: str,
-    description: str,
-    namespace: str,
-    package: PipelinePackage,
-    package_bytes: bytes | None,
-    tags: dict[str, str],
-    version: dict[str, Any] | None = None,
-    version_id: str | None = None,
-) -> PipelineItem:
-    pipeline = catalog.create_pipeline(name, display_name or name, description, namespace, tags)
-    version = version or {}
-    try:
-        store_version(
-            pipeline.pipeline_id,
-            version.get("name") or version.get("display_name") or name,
-            package,
-            package_bytes,
-            display_name=version.get("display_name") or "",
-            description=version.get("description") or description,
-            package_url=(version.get("package_url") or {}).get("pipeline_url", ""),
-            code_source_url=version.get("code_source_url") or "",
-            tags=version.get("tags") or tags,
-            version_id=version_id,
-        )
-    except Exception:
-        catalog.delete_pipeline(pipeline)
-        raise
-    return pipeline
-
-
 # ---------------------------------------------------------------- upload handlers
 
 
-def _uploaded_package(request: Any) -> tuple[PipelinePackage, bytes, str]:
-    settings = runtime.settings()
+def _uploaded_package(request: Any, current: Runtime) -> tuple[PipelinePackage, bytes, str]:
+    settings = current.settings
     body = request.raw_body or b""
     if len(body) > settings.max_upload_bytes:
-        from chalicelib.api.package_uploads import oversize_upload_message
-
         raise PayloadTooLarge(oversize_upload_message(len(body), settings.max_upload_bytes))
     upload = parse_upload(body, request.headers.get("content-type", ""))
     return load_package(upload.data, upload.filename, settings.max_upload_bytes), upload.data, upload.filename
-
-
-def uploaded_pipeline_name(params: dict[str, str], filename: str, package: PipelinePackage | None) -> str:
-    """The name an upload gives its pipeline: ?name=, ?display_name=, the file name, the spec's name."""
-    name = params.get("name") or params.get("display_name") or safe_basename(filename)
-    return (name or (package.name if package else "")).strip()
-
-
-def create_uploaded_pipeline(
-    params: dict[str, str],
-    package: PipelinePackage,
-    data: bytes,
-    filename: str,
-    version_id: str | None = None,
-) -> PipelineItem:
-    """A new pipeline and its first version from an uploaded package and the upload's query parameters."""
-    name = uploaded_pipeline_name(params, filename, package)
-    if not name:
-        raise InvalidArgument("pipeline name is empty: pass ?name= or upload a file with a name")
-    return create_pipeline_with_version(
-        name,
-        params.get("display_name") or name,
-        params.get("description") or "",
-        params.get("namespace") or "",
-        package,
-        data,
-        _tags(params),
-        {"code_source_url": params.get("code_source_url") or ""},
-        version_id=version_id,
-    )
-
-
-def create_uploaded_version(
-    params: dict[str, str],
-    package: PipelinePackage,
-    data: bytes,
-    filename: str,
-    version_id: str | None = None,
-) -> VersionItem:
-    """A new version of pipeline `?pipelineid=` from an uploaded package and the upload's query parameters."""
-    pipeline_id = (params.get("pipelineid") or "").strip()
-    name = (params.get("name") or params.get("display_name") or safe_basename(filename)).strip()
-    if not name:
-        raise InvalidArgument("pipeline version name is empty")
-    return store_version(
-        pipeline_id,
-        name,
-        package,
-        data,
-        display_name=params.get("display_name") or name,
-        description=params.get("description") or "",
-        code_source_url=params.get("code_source_url") or "",
-        tags=_tags(params),
-        version_id=version_id,
-    )
-
-
-def existing_upload_pipeline(params: dict[str, str]) -> str:
-    """The `?pipelineid=` of a version upload, checked to exist."""
-    pipeline_id = (params.get("pipelineid") or "").strip()
-    if not pipeline_id:
-        raise InvalidArgument("pipelineid is required to upload a pipeline version")
-    try:
-        catalog.get_pipeline(pipeline_id)
-    except StoreNotFound as exc:
-        raise InvalidArgument(f"pipeline {pipeline_id} does not exist") from exc
-    return pipeline_id
 
 
 @pipelines.route("/apis/v2beta1/pipelines/upload", methods=["POST"], content_types=["multipart/form-data"])
 @handled(upload_style=True)
 def upload_pipeline() -> dict:
     request = pipelines.current_request
-    package, data, filename = _uploaded_package(request)
-    return pipeline_to_api(create_uploaded_pipeline(query_params(request), package, data, filename))
+    current = runtime.current()
+    package, data, filename = _uploaded_package(request, current)
+    return pipeline_to_api(create_uploaded_pipeline(current, query_params(request), package, data, filename))
 
 
 @pipelines.route(
@@ -291,16 +99,34 @@ def upload_pipeline() -> dict:
 @handled(upload_style=True)
 def upload_pipeline_version() -> dict:
     request = pipelines.current_request
+    current = runtime.current()
     params = query_params(request)
-    existing_upload_pipeline(params)
-    package, data, filename = _uploaded_package(request)
-    return version_to_api(create_uploaded_version(params, package, data, filename))
+    pipeline = existing_upload_pipeline(current, params)
+    package, data, filename = _uploaded_package(request, current)
+    return version_to_api(create_uploaded_version(current, pipeline, params, package, data, filename))
 
 
 # ---------------------------------------------------------------- pipelines
 
 
-def _package_from_version_body(body: dict[str, Any], what: str) -> tuple[PipelinePackage, bytes | None]:
+def _version_request(current: Runtime, body: dict[str, Any], name: str, what: str) -> VersionRequest:
+    """A version body (`pipeline_spec` or `package_url`, names, tags) as a VersionRequest named `name`."""
+    package, data = _package_from_version_body(current, body, what)
+    return VersionRequest(
+        name=name,
+        package=package,
+        package_bytes=data,
+        display_name=string_field(body, "display_name", what) or name,
+        description=string_field(body, "description", what),
+        package_url=object_field(body, "package_url", what).get("pipeline_url") or "",
+        code_source_url=string_field(body, "code_source_url", what),
+        tags=object_field(body, "tags", what),
+    )
+
+
+def _package_from_version_body(
+    current: Runtime, body: dict[str, Any], what: str
+) -> tuple[PipelinePackage, bytes | None]:
     spec = body.get("pipeline_spec")
     url = object_field(body, "package_url", what).get("pipeline_url") or ""
     if spec is not None and url:
@@ -312,19 +138,22 @@ def _package_from_version_body(body: dict[str, Any], what: str) -> tuple[Pipelin
     if url:
         from chalicelib.api.package_urls import fetch_package
 
-        data = fetch_package(url, runtime.settings().max_upload_bytes)
-        return load_package(data, url.rsplit("/", 1)[-1], runtime.settings().max_upload_bytes), data
+        limit = current.settings.max_upload_bytes
+        data = fetch_package(url, limit, current.store.objects)
+        return load_package(data, url.rsplit("/", 1)[-1], limit), data
     raise InvalidArgument(f"{what} needs pipeline_spec or package_url.pipeline_url")
 
 
 @pipelines.route("/apis/v2beta1/pipelines", methods=["POST"])
 @handled()
 def create_pipeline() -> dict:
-    body = json_body(pipelines.current_request, runtime.settings(), _PIPELINE_FIELDS, "pipeline")
+    current = runtime.current()
+    body = json_body(pipelines.current_request, current.settings, _PIPELINE_FIELDS, "pipeline")
     name = (string_field(body, "name", "pipeline") or string_field(body, "display_name", "pipeline")).strip()
     if not name:
         raise InvalidArgument("pipeline.display_name or pipeline.name is required")
-    item = catalog.create_pipeline(
+    item = pipeline_service.create_pipeline(
+        current,
         name,
         string_field(body, "display_name", "pipeline") or name,
         string_field(body, "description", "pipeline"),
@@ -337,13 +166,10 @@ def create_pipeline() -> dict:
 @pipelines.route("/apis/v2beta1/pipelines/create", methods=["POST"])
 @handled()
 def create_pipeline_and_version() -> dict:
-    body = json_body(
-        pipelines.current_request, runtime.settings(), {"pipeline", "pipeline_version"}, "request"
-    )
+    current = runtime.current()
+    body = json_body(pipelines.current_request, current.settings, {"pipeline", "pipeline_version"}, "request")
     pipeline = object_field(body, "pipeline", "request")
     version = object_field(body, "pipeline_version", "request")
-    from chalicelib.api.request_helpers import reject_unknown_fields
-
     reject_unknown_fields(pipeline, _PIPELINE_FIELDS, "pipeline")
     reject_unknown_fields(version, _VERSION_FIELDS, "pipeline_version")
     name = (
@@ -351,16 +177,27 @@ def create_pipeline_and_version() -> dict:
     ).strip()
     if not name:
         raise InvalidArgument("pipeline.display_name or pipeline.name is required")
-    package, data = _package_from_version_body(version, "pipeline_version")
-    item = create_pipeline_with_version(
+    description = string_field(pipeline, "description", "pipeline")
+    tags = object_field(pipeline, "tags", "pipeline")
+    version_name = (
+        string_field(version, "name", "pipeline_version")
+        or string_field(version, "display_name", "pipeline_version")
+    ).strip() or name
+    request = _version_request(current, version, version_name, "pipeline_version")
+    request = dataclasses.replace(
+        request,
+        display_name=string_field(version, "display_name", "pipeline_version"),
+        description=request.description or description,
+        tags=request.tags or tags,
+    )
+    item = pipeline_service.create_pipeline_with_version(
+        current,
         name,
         string_field(pipeline, "display_name", "pipeline") or name,
-        string_field(pipeline, "description", "pipeline"),
+        description,
         string_field(pipeline, "namespace", "pipeline"),
-        package,
-        data,
-        object_field(pipeline, "tags", "pipeline"),
-        version,
+        tags,
+        request,
     )
     return pipeline_to_api(item)
 
@@ -368,17 +205,17 @@ def create_pipeline_and_version() -> dict:
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}", methods=["GET"])
 @handled()
 def get_pipeline(pipeline_id: str) -> dict:
-    return pipeline_to_api(catalog.get_pipeline(path_id(pipeline_id)))
+    return pipeline_to_api(runtime.current().store.catalog.get_pipeline(path_id(pipeline_id)))
 
 
 @pipelines.route("/apis/v2beta1/pipelines/names/{name}", methods=["GET"])
 @handled()
 def get_pipeline_by_name(name: str) -> dict:
     namespace = query_params(pipelines.current_request).get("namespace") or ""
-    pipeline_id = catalog.find_pipeline_id(path_id(name), namespace)
-    if not pipeline_id:
+    found = runtime.current().store.catalog.find_pipeline(namespace, path_id(name))
+    if found is None:
         raise NotFound(f"Pipeline with name {path_id(name)!r} not found in namespace {namespace!r}")
-    return pipeline_to_api(catalog.get_pipeline(pipeline_id))
+    return pipeline_to_api(found)
 
 
 @pipelines.route("/apis/v2beta1/pipelines", methods=["GET"])
@@ -386,24 +223,16 @@ def get_pipeline_by_name(name: str) -> dict:
 def list_pipelines() -> dict:
     params = query_params(pipelines.current_request)
     query = parse_list_query(params, PIPELINE_FIELDS)
-    items = (pipeline_to_api(item) for item in catalog.list_pipelines(params.get("namespace") or ""))
+    found = runtime.current().store.catalog.list_pipelines(params.get("namespace") or "")
+    items = (pipeline_to_api(item) for item in found)
     return list_response("pipelines", paginate(items, query))
 
 
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}", methods=["DELETE"])
 @handled()
 def delete_pipeline(pipeline_id: str) -> dict:
-    params = query_params(pipelines.current_request)
-    cascade = bool_param(params, "cascade")
-    item = catalog.get_pipeline(path_id(pipeline_id))
-    versions = list(catalog.list_versions(item.pipeline_id))
-    if versions and not cascade:
-        raise FailedPrecondition(
-            f"Pipeline {item.pipeline_id} has {len(versions)} version(s); delete them first or pass cascade=true"
-        )
-    for version in versions:
-        _delete_version_item(version)
-    catalog.delete_pipeline(item)
+    cascade = bool_param(query_params(pipelines.current_request), "cascade")
+    pipeline_service.delete_pipeline(runtime.current(), path_id(pipeline_id), cascade)
     return {}
 
 
@@ -413,8 +242,9 @@ def delete_pipeline(pipeline_id: str) -> dict:
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions", methods=["POST"])
 @handled()
 def create_pipeline_version(pipeline_id: str) -> dict:
-    pipeline = catalog.get_pipeline(path_id(pipeline_id))
-    body = json_body(pipelines.current_request, runtime.settings(), _VERSION_FIELDS, "pipeline_version")
+    current = runtime.current()
+    pipeline = current.store.catalog.get_pipeline(path_id(pipeline_id))
+    body = json_body(pipelines.current_request, current.settings, _VERSION_FIELDS, "pipeline_version")
     if body.get("pipeline_id") and body["pipeline_id"] != pipeline.pipeline_id:
         raise InvalidArgument("pipeline_version.pipeline_id does not match the path")
     name = (
@@ -423,30 +253,24 @@ def create_pipeline_version(pipeline_id: str) -> dict:
     ).strip()
     if not name:
         raise InvalidArgument("pipeline_version.display_name or pipeline_version.name is required")
-    package, data = _package_from_version_body(body, "pipeline_version")
-    version = store_version(
-        pipeline.pipeline_id,
-        name,
-        package,
-        data,
-        display_name=string_field(body, "display_name", "pipeline_version") or name,
-        description=string_field(body, "description", "pipeline_version"),
-        package_url=object_field(body, "package_url", "pipeline_version").get("pipeline_url") or "",
-        code_source_url=string_field(body, "code_source_url", "pipeline_version"),
-        tags=object_field(body, "tags", "pipeline_version"),
-    )
-    return version_to_api(version, with_spec=True)
+    request = _version_request(current, body, name, "pipeline_version")
+    version = pipeline_service.create_version(current, pipeline, request)
+    return version_to_api(version, current)
 
 
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}", methods=["GET"])
 @handled()
 def get_pipeline_version(pipeline_id: str, version_id: str) -> dict:
-    return version_to_api(catalog.get_version(path_id(pipeline_id), path_id(version_id)), with_spec=True)
+    current = runtime.current()
+    return version_to_api(
+        current.store.catalog.get_version(path_id(pipeline_id), path_id(version_id)), current
+    )
 
 
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions", methods=["GET"])
 @handled()
 def list_pipeline_versions(pipeline_id: str) -> dict:
+    catalog = runtime.current().store.catalog
     pipeline = catalog.get_pipeline(path_id(pipeline_id))
     query = parse_list_query(query_params(pipelines.current_request), PIPELINE_VERSION_FIELDS)
     items = (version_to_api(item) for item in catalog.list_versions(pipeline.pipeline_id))
@@ -456,19 +280,8 @@ def list_pipeline_versions(pipeline_id: str) -> dict:
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}", methods=["DELETE"])
 @handled()
 def delete_pipeline_version(pipeline_id: str, version_id: str) -> dict:
-    _delete_version_item(catalog.get_version(path_id(pipeline_id), path_id(version_id)))
+    pipeline_service.delete_version(runtime.current(), path_id(pipeline_id), path_id(version_id))
     return {}
-
-
-def _delete_version_item(item: VersionItem) -> None:
-    catalog.delete_version(item)
-    objects = runtime.objects()
-    for key in (item.package_key, item.spec_key):
-        if key:
-            try:
-                objects.delete(key)
-            except StoreError:
-                pass
 
 
 # ---------------------------------------------------------------- updates (PATCH)
@@ -493,35 +306,37 @@ def _reject_changed_ids(body: dict[str, Any], ids: dict[str, str], what: str) ->
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}", methods=["PATCH"])
 @handled()
 def update_pipeline(pipeline_id: str) -> dict:
-    item = catalog.get_pipeline(path_id(pipeline_id))
-    body = json_body(pipelines.current_request, runtime.settings(), _PIPELINE_FIELDS, "pipeline")
+    current = runtime.current()
+    item = current.store.catalog.get_pipeline(path_id(pipeline_id))
+    body = json_body(pipelines.current_request, current.settings, _PIPELINE_FIELDS, "pipeline")
     _reject_changed_ids(body, {"pipeline_id": item.pipeline_id, "namespace": item.namespace}, "pipeline")
     name, display_name = _updated_names(body, item.name, item.display_name, "pipeline")
-    catalog.update_pipeline(
+    updated = dataclasses.replace(
         item,
-        name,
-        display_name,
-        string_field(body, "description", "pipeline", item.description),
-        object_field(body, "tags", "pipeline") if "tags" in body else (item.tags or {}),
+        name=name,
+        display_name=display_name,
+        description=string_field(body, "description", "pipeline", item.description),
+        tags=object_field(body, "tags", "pipeline") if "tags" in body else item.tags,
     )
-    return pipeline_to_api(item)
+    return pipeline_to_api(current.store.catalog.update_pipeline(updated))
 
 
 @pipelines.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}", methods=["PATCH"])
 @handled()
 def update_pipeline_version(pipeline_id: str, version_id: str) -> dict:
-    item = catalog.get_version(path_id(pipeline_id), path_id(version_id))
-    body = json_body(pipelines.current_request, runtime.settings(), _VERSION_FIELDS, "pipeline_version")
+    current = runtime.current()
+    item = current.store.catalog.get_version(path_id(pipeline_id), path_id(version_id))
+    body = json_body(pipelines.current_request, current.settings, _VERSION_FIELDS, "pipeline_version")
     ids = {"pipeline_id": item.pipeline_id, "pipeline_version_id": item.version_id}
     _reject_changed_ids(body, ids, "pipeline_version")
     if body.get("pipeline_spec") or body.get("package_url"):
         raise InvalidArgument("a pipeline version's spec cannot be changed; upload a new version instead")
     name, display_name = _updated_names(body, item.name, item.display_name, "pipeline_version")
-    catalog.update_version(
+    updated = dataclasses.replace(
         item,
-        name,
-        display_name,
-        string_field(body, "description", "pipeline_version", item.description),
-        object_field(body, "tags", "pipeline_version") if "tags" in body else (item.tags or {}),
+        name=name,
+        display_name=display_name,
+        description=string_field(body, "description", "pipeline_version", item.description),
+        tags=object_field(body, "tags", "pipeline_version") if "tags" in body else item.tags,
     )
-    return version_to_api(item, with_spec=True)
+    return version_to_api(current.store.catalog.update_version(updated), current)

@@ -7,30 +7,26 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import reconcile_kick
-from chalicelib.api import runtime
-from chalicelib.api.errors import FailedPrecondition, InvalidArgument
-from chalicelib.api.experiments import default_experiment_id
+from chalicelib import runtime
+from chalicelib.api.errors import InvalidArgument
 from chalicelib.api.listing import RUN_FIELDS, list_response, paginate, parse_list_query
-from chalicelib.api.pipeline_sources import resolve_pipeline_source
 from chalicelib.api.request_helpers import (
     handled,
     json_body,
-    object_field,
     omit_empty,
     path_id,
     query_params,
     split_action,
     string_field,
 )
+from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
 from chalicelib.api.task_details import task_details
 from chalicelib.platform_support import check_platform_support
-from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
-from chalicelib.run_submission import RunRequest, submit_run
+from chalicelib.runtime import Runtime
+from chalicelib.services import runs as run_service
+from chalicelib.services.experiments import experiment_and_namespace
 from chalicelib.spec import validate_runtime_parameters
-from chalicelib.store import catalog
-from chalicelib.store import runs as run_store
-from chalicelib.store.tables import RunItem
+from chalicelib.store.records import Run
 
 runs = Blueprint(__name__)
 
@@ -60,21 +56,8 @@ _OUTPUT_FIELDS = {
 }
 
 
-def runtime_config_of(body: dict[str, Any], what: str) -> tuple[dict[str, Any], str]:
-    config = object_field(body, "runtime_config", what)
-    unknown = sorted(set(config) - {"parameters", "pipeline_root"})
-    if unknown:
-        raise InvalidArgument(f"unknown field(s) in {what}.runtime_config: {', '.join(unknown)}")
-    parameters = config.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise InvalidArgument(f"{what}.runtime_config.parameters must be an object")
-    root = config.get("pipeline_root") or ""
-    if not isinstance(root, str):
-        raise InvalidArgument(f"{what}.runtime_config.pipeline_root must be a string")
-    return parameters, root
-
-
-def run_to_api(item: RunItem, with_details: bool = False) -> dict[str, Any]:
+def run_to_api(item: Run, current: Runtime | None = None) -> dict[str, Any]:
+    """The run as KFP shows it; with `current`, also its task details (and inline spec)."""
     body: dict[str, Any] = {
         "run_id": item.run_id,
         "experiment_id": item.experiment_id,
@@ -90,10 +73,10 @@ def run_to_api(item: RunItem, with_details: bool = False) -> dict[str, Any]:
         "finished_at": item.finished_at,
         "state": item.state,
         "error": item.error,
-        "recurring_run_id": item.recurring_run_id or "",
+        "recurring_run_id": item.recurring_run_id,
         "state_history": [
             omit_empty({"update_time": change.update_time, "state": change.state, "error": change.error})
-            for change in item.state_history or []
+            for change in item.state_history
         ],
         "plugins_input": item.plugins_input,
     }
@@ -102,10 +85,10 @@ def run_to_api(item: RunItem, with_details: bool = False) -> dict[str, Any]:
             "pipeline_id": item.pipeline_id,
             "pipeline_version_id": item.pipeline_version_id,
         }
-    if with_details:
+    if current is not None:
         if not item.pipeline_id:
-            body["pipeline_spec"] = runtime.objects().get_json(item.spec_key)
-        records = run_store.load_tasks(item.run_id, runtime.objects())
+            body["pipeline_spec"] = current.store.objects.get_json(item.spec_key)
+        records = current.store.runs.load_tasks(item.run_id)
         body["run_details"] = {"task_details": task_details(item.run_id, records)}
     body = omit_empty(body)
     body.setdefault("runtime_config", {})
@@ -115,30 +98,28 @@ def run_to_api(item: RunItem, with_details: bool = False) -> dict[str, Any]:
 @runs.route("/apis/v2beta1/runs", methods=["POST"])
 @handled()
 def create_run() -> dict:
-    settings = runtime.settings()
+    current = runtime.current()
     body = json_body(
-        runs.current_request, settings, _INPUT_FIELDS | _OUTPUT_FIELDS | {"plugins_output"}, "run"
+        runs.current_request, current.settings, _INPUT_FIELDS | _OUTPUT_FIELDS | {"plugins_output"}, "run"
     )
     if body.get("plugins_output"):
         raise InvalidArgument("run.plugins_output is set by the server and cannot be given")
     display_name = string_field(body, "display_name", "run").strip()
     if not display_name:
         raise InvalidArgument("run.display_name is required")
-    experiment_id = string_field(body, "experiment_id", "run")
-    if experiment_id:
-        namespace = catalog.get_experiment(experiment_id).namespace
-    else:
-        namespace = ""
-        experiment_id = default_experiment_id(namespace)
-    source = resolve_pipeline_source(body, "run")
+    experiment_id, namespace = experiment_and_namespace(
+        current, string_field(body, "experiment_id", "run"), ""
+    )
+    source = resolve_pipeline_source(current, body, "run")
     parameters, pipeline_root = runtime_config_of(body, "run")
     parameters = validate_runtime_parameters(source.package, parameters)
     check_platform_support(source.package)
     plugins_input = body.get("plugins_input")
     if plugins_input is not None and not isinstance(plugins_input, dict):
         raise InvalidArgument("run.plugins_input must be an object")
-    item = submit_run(
-        RunRequest(
+    run = run_service.submit_run(
+        current,
+        run_service.RunRequest(
             display_name=display_name,
             description=string_field(body, "description", "run"),
             experiment_id=experiment_id,
@@ -151,16 +132,15 @@ def create_run() -> dict:
             service_account=string_field(body, "service_account", "run"),
             plugins_input=plugins_input,
         ),
-        settings,
-        runtime.objects(),
     )
-    return run_to_api(item)
+    return run_to_api(run)
 
 
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["GET"])
 @handled()
 def get_run(run_id: str) -> dict:
-    return run_to_api(run_store.get_visible_run(path_id(run_id)), with_details=True)
+    current = runtime.current()
+    return run_to_api(run_service.visible_run(current, path_id(run_id)), current)
 
 
 @runs.route("/apis/v2beta1/runs", methods=["GET"])
@@ -168,8 +148,9 @@ def get_run(run_id: str) -> dict:
 def list_runs() -> dict:
     params = query_params(runs.current_request)
     query = parse_list_query(params, RUN_FIELDS)
-    experiment_id = params.get("experiment_id") or ""
-    found = run_store.list_runs(namespace=params.get("namespace") or "", experiment_id=experiment_id or None)
+    found = runtime.current().store.runs.list_runs(
+        params.get("namespace") or "", params.get("experiment_id") or ""
+    )
     visible = (run_to_api(item) for item in found if not item.delete_requested)
     return list_response("runs", paginate(visible, query))
 
@@ -177,59 +158,21 @@ def list_runs() -> dict:
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["DELETE"])
 @handled()
 def delete_run(run_id: str) -> dict:
-    item = run_store.get_visible_run(path_id(run_id))
-    if item.state in FINAL_RUN_STATES:
-        run_store.delete_run(item, runtime.objects())
-        return {}
-    # An active run: hide it now, and let the reconciler stop its tasks and then remove it.
-    run_store.modify_run(item.run_id, _request_deletion)
-    reconcile_kick.kick(runtime.settings(), item.run_id)
+    run_service.delete_run(runtime.current(), path_id(run_id))
     return {}
 
 
-def _terminate(item: RunItem) -> None:
-    """Idempotent: a run that already ended or is being terminated is left exactly as it is (KFP's own client
-    tests clean up with terminate → archive → delete on runs that have finished)."""
-    if item.state not in TERMINABLE_RUN_STATES:
-        return
-    run_store.set_run_state(item, "CANCELING", cancel_requested=True)
-
-
-def _retry(item: RunItem) -> None:
-    if item.state not in RETRYABLE_RUN_STATES:
-        raise FailedPrecondition(
-            f"Run {item.run_id} is {item.state}; only FAILED or CANCELED runs can be retried"
-        )
-    run_store.set_run_state(
-        item, "PENDING", cancel_requested=False, retry_requested=int(item.retry_requested or 0) + 1
-    )
-
-
-def _request_deletion(item: RunItem) -> None:
-    state = "CANCELING" if item.state in TERMINABLE_RUN_STATES else item.state
-    run_store.set_run_state(item, state, cancel_requested=True, delete_requested=True)
-
-
 _RUN_ACTIONS = {
-    "terminate": _terminate,
-    "retry": _retry,
-    "archive": lambda item: run_store.update_run_fields(item, storage_state="ARCHIVED"),
-    "unarchive": lambda item: run_store.update_run_fields(item, storage_state="AVAILABLE"),
+    "terminate": run_service.terminate_run,
+    "retry": run_service.retry_run,
+    "archive": run_service.archive_run,
+    "unarchive": run_service.unarchive_run,
 }
 
 
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["POST"])
 @handled()
 def run_action(run_id: str) -> dict:
-    resource_id, action = split_action(run_id, ("terminate", "retry", "archive", "unarchive"), "run")
-    if action == "unarchive":
-        experiment = catalog.get_experiment(run_store.get_visible_run(resource_id).experiment_id)
-        if experiment.storage_state == "ARCHIVED":
-            raise FailedPrecondition(
-                f"Run {resource_id} belongs to archived experiment {experiment.experiment_id}; unarchive it first"
-            )
-    run_store.get_visible_run(resource_id)
-    run_store.modify_run(resource_id, _RUN_ACTIONS[action])
-    if action in ("terminate", "retry"):
-        reconcile_kick.kick(runtime.settings(), resource_id)
+    resource_id, action = split_action(run_id, tuple(_RUN_ACTIONS), "run")
+    _RUN_ACTIONS[action](runtime.current(), resource_id)
     return {}

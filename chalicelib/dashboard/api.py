@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound
 from chalicelib.api.request_helpers import handled, path_id, query_params
 from chalicelib.dashboard import reads
@@ -30,7 +31,7 @@ MAX_RUNS_PER_ARTIFACT_PAGE = 20
 @dashboard_api.route("/apis/v2beta1/pipelines/{pipeline_id}/versions/{version_id}/graph", methods=["GET"])
 @handled()
 def get_version_graph(pipeline_id: str, version_id: str) -> dict:
-    spec = reads.version_spec(path_id(pipeline_id), path_id(version_id))
+    spec = reads.version_spec(runtime.current(), path_id(pipeline_id), path_id(version_id))
     return layout_to_json(layout(version_graph(spec)))
 
 
@@ -41,7 +42,7 @@ def get_run_graph(run_id: str) -> dict:
     expanded = [node for node in raw.split(",") if node]
     if len(expanded) > MAX_EXPANDED:
         raise InvalidArgument(f"expand names {len(expanded)} loops; at most {MAX_EXPANDED} can be expanded")
-    _, spec, records = reads.run_spec_and_tasks(path_id(run_id))
+    _, spec, records = reads.run_spec_and_tasks(runtime.current(), path_id(run_id))
     # task_count lets the browser tell when new task instances (e.g. loop iterations) need a new layout.
     return {**layout_to_json(layout(run_graph(spec, records, expanded))), "task_count": len(records)}
 
@@ -49,11 +50,14 @@ def get_run_graph(run_id: str) -> dict:
 @dashboard_api.route("/apis/v2beta1/runs/{run_id}/tasks/{task_id}/io", methods=["GET"])
 @handled()
 def get_task_io(run_id: str, task_id: str) -> dict:
-    run, spec, records = reads.run_spec_and_tasks(path_id(run_id))
+    current = runtime.current()
+    run, spec, records = reads.run_spec_and_tasks(current, path_id(run_id))
     record = records.get(path_id(task_id))
     if record is None:
         raise NotFound(f"Run {run.run_id} has no task {path_id(task_id)}")
-    launched = reads.launch_spec(run.run_id, record.task_id, record.attempt) if record.attempt else None
+    launched = (
+        reads.launch_spec(current, run.run_id, record.task_id, record.attempt) if record.attempt else None
+    )
     return task_io(spec, records, record, launched)
 
 
@@ -66,15 +70,13 @@ def list_artifacts() -> dict:
     page_size = _page_size(params.get("page_size") or "")
     run_index, offset = _artifact_token(params.get("page_token") or "")
     search = (params.get("search") or "").strip()
-    runs = reads.runs_newest_first(params.get("namespace") or "")
+    current = runtime.current()
+    runs = reads.runs_newest_first(current, params.get("namespace") or "")
     rows: list[dict] = []
     scanned = 0
     while run_index < len(runs) and scanned < MAX_RUNS_PER_ARTIFACT_PAGE:
-        found = [
-            row
-            for row in artifact_rows(runs[run_index], reads.run_tasks(runs[run_index].run_id))
-            if matches(row, search)
-        ]
+        tasks = reads.run_tasks(current, runs[run_index].run_id)
+        found = [row for row in artifact_rows(runs[run_index], tasks) if matches(row, search)]
         scanned += 1
         wanted = page_size - len(rows)
         rows += found[offset : offset + wanted]

@@ -10,14 +10,18 @@ from chalicelib.engine import pipeline_spec
 from chalicelib.engine.errors import SpecError
 from chalicelib.engine.model import TaskRecord
 from chalicelib.engine.retry_policy import RetryPolicy
-from chalicelib.engine.timestamps import format_time, parse_time
 from chalicelib.engine.transitions import transition
 from chalicelib.task_contract import TaskState
+from chalicelib.timestamps import format_time, parse_time
 
 # Record data keys shared with the planner.
 PARENT_COMPONENT_KEY = "dag"
 LAUNCHED_ATTEMPT_KEY = "launched_attempt"
 OWN_FAILURE_KEY = "own_failure"
+LOST_ATTEMPTS_KEY = "lost_attempts"
+# A lost attempt (its process or pod vanished: a restarted stack, an evicted pod) is run again, whatever the
+# task's retry policy, this many times before the task fails.
+MAX_LOST_ATTEMPTS = 3
 # Ended attempts that were retried, oldest first: [{attempt, started_at, finished_at, error, exit_code,
 # retry_at}] (retry_at: when the next attempt became due, i.e. its start as far as the record knows).
 ATTEMPT_HISTORY_KEY = "attempts"
@@ -41,12 +45,14 @@ def finish_attempt(
     error: str,
     exit_code: int | None,
     now: datetime.datetime,
+    lost: bool = False,
 ) -> TaskRecord:
     """The record after attempt `record.attempt` ended.
 
-    Success: SUCCEEDED with the outputs. A failure while CANCELING: CANCELED. Otherwise, when the task's
-    `retryPolicy` allows another attempt: PENDING with `attempt + 1` and `next_attempt_at` after the backoff
-    (the planner launches it once due); else FAILED with the error and exit code.
+    Success: SUCCEEDED with the outputs. A failure while CANCELING: CANCELED. A `lost` attempt (it vanished
+    without a result): PENDING with `attempt + 1` at once, up to MAX_LOST_ATTEMPTS times. Otherwise, when the
+    task's `retryPolicy` allows another attempt: PENDING with `attempt + 1` and `next_attempt_at` after the
+    backoff (the planner launches it once due); else FAILED with the error and exit code.
     """
     stamp = format_time(now)
     if succeeded:
@@ -62,6 +68,18 @@ def finish_attempt(
     if record.state is TaskState.CANCELING:
         return transition(
             record, TaskState.CANCELED, now=stamp, error=error or "canceled", exit_code=exit_code
+        )
+    lost_before = int(record.data.get(LOST_ATTEMPTS_KEY) or 0)
+    if lost and lost_before < MAX_LOST_ATTEMPTS:
+        return transition(
+            record,
+            TaskState.PENDING,
+            now=stamp,
+            attempt=max(record.attempt, 1) + 1,
+            next_attempt_at="",
+            error=error,
+            exit_code=exit_code,
+            data={**record.data, LOST_ATTEMPTS_KEY: lost_before + 1},
         )
     policy = RetryPolicy.of_task(task_of_record(spec, record))
     elapsed = now - parse_time(record.created_at) if record.created_at else datetime.timedelta(0)

@@ -42,9 +42,9 @@ from chalicelib.engine.run_outcome import run_outcome
 from chalicelib.engine.run_retry import LOOP_ITEMS_KEY, NODE_INPUTS_KEY
 from chalicelib.engine.scopes import Scope
 from chalicelib.engine.task_ids import ROOT_TASK_ID, child_task_id, iteration_task_id
-from chalicelib.engine.timestamps import format_time, is_due
 from chalicelib.engine.transitions import transition
 from chalicelib.task_contract import TaskState
+from chalicelib.timestamps import format_time, is_due
 
 SKIP_REASON_KEY = "skip_reason"
 _ADMITTED_ON_REOPEN = frozenset({"dag", "loop", "importer"})

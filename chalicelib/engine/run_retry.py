@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY, OWN_FAILURE_KEY
 from chalicelib.engine.model import TaskRecord
-from chalicelib.engine.timestamps import format_time
 from chalicelib.engine.transitions import transition
 from chalicelib.task_contract import TaskState
+from chalicelib.timestamps import format_time
 
 NODE_INPUTS_KEY = "inputs"
 LOOP_ITEMS_KEY = "items"

@@ -33,10 +33,12 @@ import datetime
 import hashlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import chalicelib
@@ -58,6 +60,7 @@ from chalicelib.executors.local_processes import (
     is_alive,
     kill_group,
     record_of,
+    signal_group,
     write_record,
     write_record_exclusively,
 )
@@ -66,6 +69,7 @@ from chalicelib.launcher.python_steps import interpreter_start_env, is_prewarmab
 from chalicelib.launcher.runner import LAUNCHER_ERROR_EXIT_CODE, now_utc
 from chalicelib.launcher.storage import write_text
 from chalicelib.task_contract import TaskResult, TaskSpec
+from chalicelib.timestamps import format_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ CLAIM_FILE = "claimed"
 FORK_SERVER_LOG = "fork-server.log"
 # A claimed attempt whose pid record has not appeared after this long lost its claimer mid-start.
 CLAIM_GRACE_SECONDS = 30.0
+STOP_POLL_SECONDS = 0.02
 REPO_ROOT = Path(chalicelib.__file__).resolve().parent.parent
 
 AttemptKey = tuple[str, str, int]
@@ -92,14 +97,9 @@ def process_name(run_id: str, task_id: str, attempt: int) -> str:
 
 def _iso_of_mtime(path: Path) -> str:
     try:
-        stamp = path.stat().st_mtime
+        return format_epoch(path.stat().st_mtime)
     except OSError:
         return ""
-    return (
-        datetime.datetime.fromtimestamp(stamp, datetime.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def _age_seconds(path: Path) -> float:
@@ -131,10 +131,14 @@ class LocalExecutor:
         max_parallel: int = 0,
         on_change: Callable[[], None] | None = None,
         python_bin_dir: Path = Path(sys.executable).parent,
+        base_env: Mapping[str, str] | None = None,
         capacity: Resources | None = None,
         prewarm: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        # Added to this process's environment for every attempt (e.g. the embedded AWS endpoint and keys, so a
+        # task with an s3:// pipeline root reaches the same bucket as the stack).
+        self.base_env = dict(base_env or {})
         self.max_parallel = max(0, max_parallel)
         self.on_change = on_change
         self.python_bin_dir = Path(python_bin_dir)
@@ -231,6 +235,24 @@ class LocalExecutor:
         """Stop the fork server; running attempts live on, and later ones start as plain processes."""
         if self.fork_server is not None:
             self.fork_server.close()
+
+    def stop_all(self, grace_seconds: float = 2.0) -> None:
+        """Stop every process this executor started that still runs, and forget the queue (the stack's clean
+        stop). SIGTERM to each process group, SIGKILL to what is left after `grace_seconds`; returns when done.
+        The attempts have no result, so the next executor on this data dir reports them LOST."""
+        with self._lock:
+            self._queue.clear()
+            running = list(self._running.values())
+            self._running.clear()
+            for attempt in running:
+                self.admission.release(attempt.request)
+        for attempt in running:
+            signal_group(attempt.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline and not all(a.process.finished() for a in running):
+            time.sleep(STOP_POLL_SECONDS)
+        for attempt in running:
+            signal_group(attempt.process.pid, signal.SIGKILL)
 
     # -- status -----------------------------------------------------------------------------------------
     def _status(self, run_id: str, task_id: str, attempt: int) -> AttemptStatus:
@@ -394,9 +416,9 @@ class LocalExecutor:
 
     # -- processes --------------------------------------------------------------------------------------
     def _launcher_env(self, task_env: dict[str, str]) -> dict[str, str]:
-        """A launcher's environment: ours, the task's variables, this venv first on PATH, the repository on
+        """A launcher's environment: ours, `base_env`, the task's variables, this venv first on PATH, the repository on
         PYTHONPATH, the package cache."""
-        env = {**os.environ, **task_env}
+        env = {**os.environ, **self.base_env, **task_env}
         env["PATH"] = os.pathsep.join(p for p in (str(self.python_bin_dir), env.get("PATH", "")) if p)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)
         env.setdefault("KFPS_PACKAGE_CACHE", str(self.package_cache))

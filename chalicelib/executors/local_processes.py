@@ -86,17 +86,18 @@ def is_alive(record: ProcessRecord) -> bool:
 
 def kill_group(pgid: int, grace_seconds: float = KILL_GRACE_SECONDS) -> None:
     """SIGTERM the process group now and SIGKILL it after `grace_seconds`, in a background thread."""
-    if not _signal_group(pgid, signal.SIGTERM):
+    if not signal_group(pgid, signal.SIGTERM):
         return
 
     def finish() -> None:
         time.sleep(grace_seconds)
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
 
     threading.Thread(target=finish, name=f"kill-{pgid}", daemon=True).start()
 
 
-def _signal_group(pgid: int, signum: int) -> bool:
+def signal_group(pgid: int, signum: int) -> bool:
+    """Send `signum` to the process group; False when it is gone."""
     try:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):

@@ -8,31 +8,39 @@ from pathlib import Path
 
 from chalicelib.executors.protocol import Executor
 from chalicelib.settings import Settings
+from chalicelib.store.protocols import Store
+
+Builder = Callable[[Settings, Store, Callable[[], None] | None, int], Executor]
 
 
-def _local(settings: Settings, on_change: Callable[[], None] | None, max_parallel: int) -> Executor:
+def _local(
+    settings: Settings, store: Store, on_change: Callable[[], None] | None, max_parallel: int
+) -> Executor:
     from chalicelib.executors.local import LocalExecutor
 
     data_dir = Path(settings.local_data_dir or "/tmp/kfps")
     return LocalExecutor(
-        data_dir, max_parallel=max_parallel, on_change=on_change, prewarm=settings.local_prewarm
+        data_dir,
+        max_parallel=max_parallel,
+        on_change=on_change,
+        base_env=settings.aws.environment() if settings.aws.endpoint_url else {},
+        prewarm=settings.local_prewarm,
     )
 
 
-def _kubernetes(settings: Settings, on_change: Callable[[], None] | None, max_parallel: int) -> Executor:
+def _kubernetes(
+    settings: Settings, store: Store, on_change: Callable[[], None] | None, max_parallel: int
+) -> Executor:
     from chalicelib.executors.k8s import build_kubernetes_executor
 
-    return build_kubernetes_executor(settings)
+    return build_kubernetes_executor(settings, store)
 
 
-BUILDERS: dict[str, Callable[[Settings, Callable[[], None] | None, int], Executor]] = {
-    "local": _local,
-    "kubernetes": _kubernetes,
-}
+BUILDERS: dict[str, Builder] = {"local": _local, "kubernetes": _kubernetes}
 
 
 def build_executor(
-    settings: Settings, on_change: Callable[[], None] | None = None, max_parallel: int = 0
+    settings: Settings, store: Store, on_change: Callable[[], None] | None = None, max_parallel: int = 0
 ) -> Executor:
     try:
         builder = BUILDERS[settings.executor]
@@ -40,4 +48,4 @@ def build_executor(
         raise ValueError(
             f"unknown executor {settings.executor!r}; choose one of {sorted(BUILDERS)}"
         ) from None
-    return builder(settings, on_change, max_parallel)
+    return builder(settings, store, on_change, max_parallel)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from chalicelib.launcher.outputs import collect_outputs
 from chalicelib.launcher.placeholders import PlaceholderValues, resolve_command, resolve_string
 from chalicelib.launcher.python_env import ensure_package_dir, env_with_package_dir, split_pip_bootstrap
 from chalicelib.task_contract import TaskResult, TaskSpec
+from chalicelib.timestamps import now_text
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class PreparedTask:
 
 
 def now_utc() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now_text()
 
 
 def task_root_uri(spec: TaskSpec) -> str:

@@ -51,7 +51,8 @@ def read_text(location: str) -> str:
 
 
 def write_text(location: str, text: str) -> None:
-    """Write text to a local path atomically (temp file + rename) or to an `s3://` URI."""
+    """Write text to a local path atomically and durably (temp file, fsync, rename, fsync of the directory)
+    or to an `s3://` URI."""
     if location.startswith(S3_PREFIX):
         bucket, key = split_s3_uri(location)
         s3_client().put_object(Bucket=bucket, Key=key, Body=text.encode())
@@ -61,7 +62,32 @@ def write_text(location: str, text: str) -> None:
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(handle, "w") as stream:
         stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
     os.replace(temp, target)
+    _fsync(target.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a directory entry list, to disk."""
+    descriptor = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def sync_tree(path: Path) -> None:
+    """fsync a local output (a file, or every file and folder of a tree) and its folder, so an output the
+    task's result reports survives a machine crash."""
+    if path.is_dir():
+        for folder, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(folder) / name)
+            _fsync(Path(folder))
+    elif path.exists():
+        _fsync(path)
+    _fsync(path.parent)
 
 
 def fetch_input(uri: str, local_path: str) -> None:
@@ -86,7 +112,7 @@ def fetch_input(uri: str, local_path: str) -> None:
 def store_output(source_path: str, uri: str, local_path: str) -> None:
     """Store an output artifact written at `source_path` under `uri` (whose mapped path is `local_path`).
 
-    Nothing to do for a local URI written in place; an output with no file (e.g. Metrics) is skipped.
+    A local URI written in place is only synced to disk; an output with no file (e.g. Metrics) is skipped.
     """
     source = Path(source_path)
     if not source.exists():
@@ -102,6 +128,9 @@ def store_output(source_path: str, uri: str, local_path: str) -> None:
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:
             shutil.copyfile(source, target)
+        sync_tree(target)
+    else:
+        sync_tree(source)
 
 
 def _download(uri: str, target: Path) -> None:

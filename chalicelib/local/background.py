@@ -1,18 +1,21 @@
-"""The local stack's background parts: the reconcile loop (the cloud's reconcile Lambda) and, when the
-triggers are wired, the recurring-run firer (EventBridge Scheduler's part) and the `pipelines/` upload watcher
-(S3 → EventBridge's part). Each has `stop()`."""
+"""The local stack's background parts: the reconcile loop (the cloud's reconcile Lambda), the recurring-run
+firer (EventBridge Scheduler's part) and the `pipelines/` upload watcher (S3 → EventBridge's part). Each has
+`stop()`."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
-from chalicelib import reconcile_kick
+from chalicelib.executors.local import LocalExecutor
 from chalicelib.executors.registry import build_executor
+from chalicelib.local.recurring_firer import RecurringRunFirer
+from chalicelib.local.upload_watcher import PipelineUploadWatcher
+from chalicelib.reconcile_kick import LocalKicks
 from chalicelib.reconciler import Reconciler
-from chalicelib.settings import Settings
-from chalicelib.store.objects import ObjectStore
+from chalicelib.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -22,17 +25,32 @@ ACTIVE_WAIT_SECONDS = 0.5  # while runs are active: catches executor changes a w
 
 class ReconcileLoop:
     """Runs reconcile passes in a thread, immediately when kicked (run created/terminated/retried, a task
-    process ended), otherwise every few seconds."""
+    process ended), otherwise every few seconds. Listens to `kicks` (default: the runtime's own kicker).
 
-    def __init__(self, settings: Settings, max_parallel: int = 0) -> None:
+    pause_at: a test hook, `label` or `label:n` — at the n-th (default first) reconciler checkpoint with this
+    label the loop writes `<data dir>/paused-at-<label>` and stops there for good (a durability test then
+    kills the stack exactly there)."""
+
+    def __init__(
+        self, runtime: Runtime, max_parallel: int = 0, kicks: LocalKicks | None = None, pause_at: str = ""
+    ) -> None:
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        executor = build_executor(settings, on_change=self._wake.set, max_parallel=max_parallel)
-        self.reconciler = Reconciler(settings, ObjectStore(settings.bucket), executor)
+        self._kicks = kicks if kicks is not None else runtime.kicker
+        label, _, count = pause_at.partition(":")
+        self._pause_label, self._pause_countdown = label, int(count or 1)
+        self._data_dir = Path(runtime.settings.local_data_dir or ".")
+        self.executor = build_executor(
+            runtime.settings, runtime.store, on_change=self._wake.set, max_parallel=max_parallel
+        )
+        self.reconciler = Reconciler(
+            runtime.settings, runtime.store, self.executor, checkpoint=self._checkpoint
+        )
         self._thread = threading.Thread(target=self._loop, name="kfps-reconcile", daemon=True)
 
     def start(self) -> ReconcileLoop:
-        reconcile_kick.add_local_listener(self.kick)
+        if isinstance(self._kicks, LocalKicks):
+            self._kicks.add_listener(self.kick)
         self._thread.start()
         return self
 
@@ -40,11 +58,28 @@ class ReconcileLoop:
         self._wake.set()
 
     def stop(self) -> None:
-        reconcile_kick.remove_local_listener(self.kick)
+        if isinstance(self._kicks, LocalKicks):
+            self._kicks.remove_listener(self.kick)
         self._stopped.set()
         self._wake.set()
         self._thread.join(timeout=10)
-        self.reconciler.executor.close()
+        self.executor.close()
+
+    def stop_tasks(self) -> None:
+        """Stop the local task processes this loop's executor started (at the stack's clean stop: their
+        attempts are found lost and retried when the stack starts again). Pods are left to the cluster."""
+        if isinstance(self.executor, LocalExecutor):
+            self.executor.stop_all()
+
+    def _checkpoint(self, label: str) -> None:
+        if not self._pause_label or label != self._pause_label:
+            return
+        self._pause_countdown -= 1
+        if self._pause_countdown > 0:
+            return
+        (self._data_dir / f"paused-at-{label}").write_text(label)
+        logger.warning("reconciler paused at %s (test hook)", label)
+        threading.Event().wait()
 
     def _loop(self) -> None:
         active = True
@@ -64,14 +99,7 @@ class ReconcileLoop:
                 self._wake.set()
 
 
-def start_background(settings: Settings, options: Any) -> list[Any]:
-    parts: list[Any] = [ReconcileLoop(settings, max_parallel=getattr(options, "max_parallel", 0)).start()]
-    try:
-        from chalicelib.local.recurring_firer import RecurringRunFirer
-    except ImportError:
-        return parts
-    parts.append(RecurringRunFirer(settings).start())
-    from chalicelib.local.s3_watch import PipelineUploadWatcher
-
-    parts.append(PipelineUploadWatcher(settings).start())
-    return parts
+def start_background(runtime: Runtime, options: Any) -> list[Any]:
+    """The reconcile loop, the firer and the upload watcher of the stack, started."""
+    loop = ReconcileLoop(runtime, max_parallel=options.max_parallel, pause_at=options.pause_at)
+    return [loop.start(), RecurringRunFirer(runtime).start(), PipelineUploadWatcher(runtime).start()]

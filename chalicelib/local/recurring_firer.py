@@ -15,11 +15,9 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from chalicelib.local.periodic import PeriodicWorker
-from chalicelib.settings import Settings
-from chalicelib.store import recurring_runs as recurring_store
-from chalicelib.store.objects import ObjectStore
+from chalicelib.runtime import Runtime
+from chalicelib.services.recurring_fires import FireOutcome, due_fire_times, fire_scheduled_time
 from chalicelib.timestamps import utc_now
-from chalicelib.triggers.recurring_fire import FireOutcome, due_fire_times, fire_scheduled_time
 
 logger = Logger()
 
@@ -32,20 +30,19 @@ class RecurringRunFirer(PeriodicWorker):
     thread_name = "kfps-recurring-firer"
 
     def __init__(
-        self, settings: Settings, clock: Callable[[], datetime] = utc_now, interval: float = TICK_SECONDS
+        self, runtime: Runtime, clock: Callable[[], datetime] = utc_now, interval: float = TICK_SECONDS
     ) -> None:
         super().__init__(interval)
-        self.settings = settings
-        self.objects = ObjectStore(settings.bucket)
+        self.runtime = runtime
         self._clock = clock
 
     def tick(self, now: datetime) -> list[FireOutcome]:
         """Fire every due time of every enabled recurring run, as of `now`. Returns the outcomes."""
         outcomes: list[FireOutcome] = []
-        for item in recurring_store.list_enabled_recurring_runs():
-            for moment in due_fire_times(item, now):
+        for recurring_run in self.runtime.store.recurring_runs.list_enabled_recurring_runs():
+            for moment in due_fire_times(recurring_run, now):
                 outcomes.append(
-                    fire_scheduled_time(item.recurring_run_id, moment, self.settings, self.objects, now)
+                    fire_scheduled_time(self.runtime, recurring_run.recurring_run_id, moment, now)
                 )
         return outcomes
 

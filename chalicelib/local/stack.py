@@ -1,101 +1,124 @@
-"""The embedded stack behind `make up` / `kfps up`: the same app on one machine.
+"""The stack behind `make up` / `kfps up`: the same app on one machine.
 
-- embedded AWS: a moto server on 127.0.0.1 (tables and bucket created on start),
-- the Chalice app served over HTTP by Chalice's local server,
-- the reconcile loop (the cloud's reconcile Lambda) in a background thread, woken by in-process kicks,
-- the local executor (one process per task) or the Kubernetes executor, and the recurring-run firer
-  (moto stores schedules but never fires them).
+- the store: the embedded one by default (SQLite + files under `<data dir>/store`, kept across restarts and
+  crashes), or with `store="dynamodb"` (`kfps up --aws`) DynamoDB + S3 on an embedded moto server (the cloud
+  code path end to end; its data lives in memory and is gone when the stack stops);
+- the Chalice app served over HTTP by Chalice's local server;
+- the reconcile loop (the cloud's reconcile Lambda) in a background thread, woken by in-process kicks;
+- the local executor (one process per task) or the Kubernetes executor, the recurring-run firer
+  (EventBridge Scheduler's part) and the `pipelines/` upload watcher (S3 → EventBridge's part).
 
-Environment variables are set before the app is imported, because the store reads its settings at import.
+The stack builds its Settings and store and installs them as the app's runtime; it edits no environment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import os
-import socket
-import threading
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from chalicelib import runtime
+from chalicelib.local.background import ReconcileLoop, start_background
+from chalicelib.local.ports import bound_or_refused, free_port
+from chalicelib.reconcile_kick import LocalKicks
+from chalicelib.runtime import Runtime
+from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE, AwsAccess, Settings
+from chalicelib.store import open_store
+
 LOCAL_REGION = "us-east-1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# The embedded AWS accepts any credentials; these are what the stack and its pods use.
+LOCAL_AWS_KEY = "testing"
+# Schedules are kept in moto like in the cloud (moto never fires them; the firer does). Made-up ARNs in moto's
+# default account: there is no fire Lambda locally.
+LOCAL_SCHEDULER_TARGET = f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:kfps-local-fire_recurring_run"
+LOCAL_SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/kfps-local-scheduler"
 
 
 @dataclasses.dataclass
 class StackOptions:
     port: int = 8000
-    aws_port: int = 0  # 0 = pick a free port
     host: str = "127.0.0.1"
     data_dir: Path = Path(".kfps")
+    store: str = EMBEDDED_STORE  # or DYNAMODB_STORE: moto-backed (`kfps up --aws`)
+    aws_port: int = 0  # 0 = pick a free port
+    aws_host: str = "127.0.0.1"  # where the embedded AWS listens (0.0.0.0 to serve a real cluster)
+    aws_endpoint: str = ""  # reuse a running embedded AWS instead of starting one
+    pod_aws_endpoint: str = ""  # how pods reach the embedded AWS (default: the stack's own endpoint)
     executor: str = "local"
     kubeconfig: str = ""
     namespace: str = "default"
     table_prefix: str = "kfps"
     bucket: str = "kfps-data"
     max_parallel: int = 0  # 0 = no count limit (admission by CPU/memory requests)
-    aws_endpoint: str = ""  # reuse a running moto server instead of starting one
-    aws_host: str = "127.0.0.1"  # where the embedded moto server listens (0.0.0.0 to serve a real cluster)
-    pod_aws_endpoint: str = ""  # how pods reach the embedded AWS (default: the stack's own endpoint)
+    prewarm: bool = True  # the local executor's fork server
     reconcile: bool = True
+    # A test hook for the durability tests: the reconciler stops for good at the first checkpoint with this
+    # label (after writing `<data dir>/paused-at-<label>`), so a kill lands exactly there.
+    pause_at: str = ""
 
 
-def stack_environment(options: StackOptions, aws_endpoint: str) -> dict[str, str]:
-    """The variables the app reads; with the Kubernetes executor also the launcher containers' S3 settings
-    (`KFPS_K8S_LAUNCHER_ENV`: the embedded moto endpoint and its static credentials)."""
+def stack_settings(
+    options: StackOptions, aws_endpoint: str = "", environ: Mapping[str, str] | None = None
+) -> Settings:
+    """The app's settings for these options (`aws_endpoint`: the embedded AWS, with the moto-backed store);
+    `environ` supplies the Kubernetes executor's own variables (`KFPS_LAUNCHER_*`, `KUBECONFIG`, ...)."""
     data_dir = options.data_dir.resolve()
-    environment = {
-        "AWS_ENDPOINT_URL": aws_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": LOCAL_REGION,
-        "AWS_REGION": LOCAL_REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "KFPS_TABLE_PREFIX": options.table_prefix,
-        "KFPS_BUCKET": options.bucket,
-        "KFPS_EXECUTOR": options.executor,
-        "KFPS_NAMESPACE": options.namespace,
-        "KFPS_KUBECONFIG": options.kubeconfig,
-        "KFPS_DATA_DIR": str(data_dir),
-        "KFPS_PIPELINE_ROOT": str(data_dir / "pipeline_root") if options.executor == "local" else "",
-        "KFPS_RECONCILE_KICK": "local",
-        # Schedules are kept in moto like in the cloud (moto never fires them; the firer does). Made-up ARNs in
-        # moto's default account: there is no fire Lambda locally.
-        "KFPS_SCHEDULER_TARGET": f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:kfps-local-fire_recurring_run",
-        "KFPS_SCHEDULER_ROLE": "arn:aws:iam::123456789012:role/kfps-local-scheduler",
-        "KFPS_SCHEDULE_GROUP": "kfps-local",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_SERVICE_NAME": "kfp-serverless-local",
-    }
-    if options.executor == "kubernetes":
-        pod_aws = {key: value for key, value in environment.items() if key.startswith("AWS_")}
-        if options.pod_aws_endpoint:
-            pod_aws["AWS_ENDPOINT_URL"] = options.pod_aws_endpoint
-        environment["KFPS_K8S_LAUNCHER_ENV"] = json.dumps(pod_aws, sort_keys=True)
-    return environment
+    moto_backed = options.store == DYNAMODB_STORE
+    aws = AwsAccess(region=LOCAL_REGION)
+    if moto_backed:
+        aws = AwsAccess(LOCAL_REGION, aws_endpoint, LOCAL_AWS_KEY, LOCAL_AWS_KEY, LOCAL_AWS_KEY)
+    settings = Settings(
+        store=options.store,
+        table_prefix=options.table_prefix,
+        bucket=options.bucket,
+        aws=aws,
+        default_pipeline_root=str(data_dir / "pipeline_root") if options.executor == "local" else "",
+        executor=options.executor,
+        namespace=options.namespace,
+        kubeconfig=options.kubeconfig,
+        local_data_dir=str(data_dir),
+        local_prewarm=options.prewarm,
+        reconcile_kick="local",
+        scheduler_target=LOCAL_SCHEDULER_TARGET if moto_backed else "",
+        scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",
+        schedule_group="kfps-local",
+    )
+    if options.executor != "kubernetes":
+        return settings
+    from chalicelib.executors.k8s.settings import KubernetesSettings
+
+    pod_aws = dataclasses.replace(aws, endpoint_url=options.pod_aws_endpoint or aws.endpoint_url)
+    kubernetes = KubernetesSettings.from_app_settings(settings, environ or {})
+    kubernetes = dataclasses.replace(kubernetes, launcher_env=tuple(sorted(pod_aws.environment().items())))
+    return dataclasses.replace(settings, kubernetes=kubernetes)
 
 
 class LocalStack:
-    """Start with `start()`, stop with `stop()` (or use it as a context manager)."""
+    """Start with `start()`, stop with `stop()` (or use it as a context manager). `runtime` is what the app
+    serves with; `settings` its settings."""
 
-    def __init__(self, options: StackOptions) -> None:
+    def __init__(self, options: StackOptions, environ: Mapping[str, str] | None = None) -> None:
+        if options.executor == "kubernetes" and options.store != DYNAMODB_STORE:
+            raise ValueError(
+                "the Kubernetes executor needs the moto-backed store (pods reach the bucket over S3)"
+            )
         self.options = options
-        self._moto: Any = None
+        self._environ = environ or {}
+        self._aws: Any = None
         self._server: Any = None
-        self._threads: list[threading.Thread] = []
         self._background: list[Any] = []
         self.aws_endpoint = options.aws_endpoint
         self.url = ""
+        self.runtime: Runtime | None = None
+
+    @property
+    def settings(self) -> Settings:
+        assert self.runtime is not None, "start the stack first"
+        return self.runtime.settings
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -105,38 +128,39 @@ class LocalStack:
         self.stop()
 
     def start(self) -> None:
+        """Start everything; on any failure (e.g. PortInUse) stop what was started and raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        if not self.aws_endpoint:
-            import logging
+        if options.store == DYNAMODB_STORE and not self.aws_endpoint:
+            from chalicelib.local.embedded_aws import EmbeddedAws
 
-            from moto.server import ThreadedMotoServer
+            self._aws = EmbeddedAws(options.aws_host, options.aws_port or free_port()).start()
+            self.aws_endpoint = self._aws.endpoint
+        settings = stack_settings(options, self.aws_endpoint, self._environ)
+        if settings.store == DYNAMODB_STORE:
+            from chalicelib.store.dynamo import provision_dynamo_store
 
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-            aws_port = options.aws_port or free_port()
-            self._moto = ThreadedMotoServer(ip_address=options.aws_host, port=aws_port, verbose=False)
-            self._moto.start()
-            self.aws_endpoint = f"http://127.0.0.1:{aws_port}"
-        os.environ.update(stack_environment(options, self.aws_endpoint))
-        Path(os.environ["KFPS_PIPELINE_ROOT"] or options.data_dir).mkdir(parents=True, exist_ok=True)
-
-        from chalicelib.settings import Settings
-        from chalicelib.store.objects import ObjectStore
-        from chalicelib.store.tables import create_tables
-
-        settings = Settings.from_env()
-        create_tables()
-        ObjectStore(settings.bucket).create_bucket()
-        self._start_api(settings)
+            provision_dynamo_store(settings)
+        Path(settings.default_pipeline_root or options.data_dir).mkdir(parents=True, exist_ok=True)
+        self.runtime = Runtime(settings, open_store(settings), LocalKicks())
+        runtime.install(self.runtime)
+        self._start_api()
         if options.reconcile:
-            self._start_background(settings)
+            self._start_background()
 
-    def _start_api(self, settings: Any) -> None:
+    def _start_api(self) -> None:
         import sys
+        import threading
 
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice.local import ChaliceRequestHandler, create_local_server
 
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
@@ -144,40 +168,51 @@ class LocalStack:
 
         config = Config(chalice_stage="local", user_provided_params={"chalice_app": app})
         port = self.options.port or free_port()
-        self._server = create_local_server(app, config, self.options.host, port)
-        thread = threading.Thread(target=self._server.server.serve_forever, name="kfps-api", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._server = bound_or_refused(
+            lambda: create_local_server(app, config, self.options.host, port), port, "--port"
+        )
+
+        class NoDelayRequestHandler(ChaliceRequestHandler):
+            # The handler writes a response's headers and body separately: with Nagle's algorithm on, every
+            # request on a kept-alive connection (kfp.Client's) waits ~40 ms for the client's delayed ACK.
+            disable_nagle_algorithm = True
+
+        self._server.server.RequestHandlerClass = functools.partial(
+            NoDelayRequestHandler, app_object=app, config=config
+        )
+        threading.Thread(target=self._server.server.serve_forever, name="kfps-api", daemon=True).start()
         self.url = f"http://{self.options.host}:{port}"
 
-    def _start_background(self, settings: Any) -> None:
-        """The reconcile loop and the recurring-run firer, when those parts are installed."""
-        try:
-            from chalicelib.local.background import start_background
-        except ImportError:
-            return
-        self._background = start_background(settings, self.options)
+    def _start_background(self) -> None:
+        assert self.runtime is not None
+        self._background = start_background(self.runtime, self.options)
 
     @contextlib.contextmanager
     def background_paused(self) -> Iterator[None]:
         """Stop the reconcile loop and the firers for a while (tests that drive the reconciler themselves)."""
-        for part in reversed(self._background):
-            part.stop()
+        self._stop_background()
         try:
             yield
         finally:
             if self.options.reconcile:
-                from chalicelib.settings import Settings
+                self._start_background()
 
-                self._start_background(Settings.from_env())
-
-    def stop(self) -> None:
+    def _stop_background(self, stop_tasks: bool = False) -> None:
         for part in reversed(self._background):
             part.stop()
+            if stop_tasks and isinstance(part, ReconcileLoop):
+                part.stop_tasks()
+        self._background = []
+
+    def stop(self) -> None:
+        """Stop everything the stack started, local task processes included."""
+        self._stop_background(stop_tasks=True)
         if self._server is not None:
             self._server.server.shutdown()
             self._server.server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        if self._moto is not None:
-            self._moto.stop()
+            self._server = None
+        if self.runtime is not None and runtime.installed() is self.runtime:
+            runtime.install(None)
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None

@@ -1,5 +1,5 @@
-"""Errors raised by the store. botocore/pynamodb exceptions never leave `chalicelib.store`: they are wrapped
-in these, raised `from` the library error."""
+"""Errors raised by the store. botocore/pynamodb/sqlite3 exceptions never leave `chalicelib.store`: they are
+wrapped in these, raised `from` the library error."""
 
 
 class StoreError(Exception):
@@ -11,8 +11,16 @@ class NotFound(StoreError):
 
 
 class AlreadyExists(StoreError):
-    """A unique name or id is already taken (conditional put failed)."""
+    """A unique name or id is already taken (a create-if-absent or a name claim failed)."""
 
 
 class ConcurrentUpdate(StoreError):
-    """A versioned/conditional update lost a race: re-read and decide again."""
+    """A versioned/conditional write lost a race (or its record is gone): re-read and decide again."""
+
+
+class LimitReached(StoreError):
+    """A conditional counter is full (a recurring run already has `max_concurrency` active runs)."""
+
+
+class PresignedUrlsUnsupported(StoreError):
+    """This object store cannot hand out presigned URLs (the embedded store's files)."""

@@ -64,13 +64,6 @@ def missed_fire_times(
     return fires
 
 
-def may_fire(active_runs: int, max_concurrency: int) -> bool:
-    """Whether a fire may start a run while `active_runs` runs of the same recurring run are still active.
-    KFP's API accepts max_concurrency 1-10; anything lower counts as 1. KFP delays, never drops, a fire refused
-    here: the caller keeps it due and retries on a later pass."""
-    return active_runs < max(1, max_concurrency)
-
-
 def _parsed(trigger: Mapping[str, Any] | Trigger) -> Trigger:
     if isinstance(trigger, CronTrigger | PeriodicTrigger):
         return trigger

@@ -13,8 +13,9 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from chalicelib.settings import Settings
-from chalicelib.store.tables import RecurringRunItem
+from chalicelib.aws_clients import aws_client
+from chalicelib.settings import AwsAccess, Settings
+from chalicelib.store.records import RecurringRun
 from chalicelib.triggers.errors import SchedulerError
 from chalicelib.triggers.schedule_expressions import to_eventbridge
 from chalicelib.triggers.scheduler_client import delete_schedule, ensure_group, put_schedule
@@ -26,7 +27,7 @@ def schedules_enabled(settings: Settings) -> bool:
 
 
 def sync_schedule(
-    item: RecurringRunItem, settings: Settings, *, now: datetime | None = None, client: Any = None
+    item: RecurringRun, settings: Settings, *, now: datetime | None = None, client: Any = None
 ) -> str:
     """Create or replace the schedule of `item` with its trigger and its enabled state. Returns the schedule
     ARN, or "" when schedules are off. Creates the schedule group if it is missing. Raises SchedulerError, or
@@ -34,12 +35,13 @@ def sync_schedule(
     if not schedules_enabled(settings):
         return ""
     expression = to_eventbridge(item.trigger or {})
+    client = client or aws_client("scheduler", settings.aws)
     arguments = (
         item.recurring_run_id,
         expression,
         bool(item.enabled),
-        lambda_arn(settings.scheduler_target, settings.region),
-        role_arn(settings.scheduler_role, settings.region),
+        lambda_arn(settings.scheduler_target, settings),
+        role_arn(settings.scheduler_role, settings),
         settings.schedule_group,
     )
     try:
@@ -52,29 +54,29 @@ def sync_schedule(
 def drop_schedule(recurring_run_id: str, settings: Settings, *, client: Any = None) -> None:
     """Delete the recurring run's schedule (a missing one is fine). Raises SchedulerError."""
     if schedules_enabled(settings):
+        client = client or aws_client("scheduler", settings.aws)
         delete_schedule(recurring_run_id, settings.schedule_group, client=client)
 
 
-def lambda_arn(target: str, region: str) -> str:
+def lambda_arn(target: str, settings: Settings) -> str:
     """`target` if it is an ARN, else the ARN of the Lambda function of that name in this account."""
     if target.startswith("arn:"):
         return target
-    return f"arn:aws:lambda:{region}:{_account_id(region)}:function:{target}"
+    return f"arn:aws:lambda:{settings.region}:{_account_id(settings.aws)}:function:{target}"
 
 
-def role_arn(role: str, region: str) -> str:
+def role_arn(role: str, settings: Settings) -> str:
     """`role` if it is an ARN, else the ARN of the IAM role of that name in this account."""
     if role.startswith("arn:"):
         return role
-    return f"arn:aws:iam::{_account_id(region)}:role/{role}"
+    return f"arn:aws:iam::{_account_id(settings.aws)}:role/{role}"
 
 
 @functools.cache
-def _account_id(region: str) -> str:
-    import boto3  # lazy: only schedule management needs it
+def _account_id(access: AwsAccess) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+        return aws_client("sts", access).get_caller_identity()["Account"]
     except (BotoCoreError, ClientError) as exc:
         raise SchedulerError(f"cannot find the account for the schedule target: {exc}") from exc

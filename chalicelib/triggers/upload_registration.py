@@ -24,12 +24,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.settings import Settings
+from chalicelib.runtime import Runtime
+from chalicelib.services.pipelines import VersionRequest, create_version, find_or_create_pipeline
 from chalicelib.spec import PipelinePackage, SpecError, load_package
-from chalicelib.store import catalog
 from chalicelib.store.errors import AlreadyExists, NotFound
-from chalicelib.store.objects import ObjectStore, package_key, version_spec_key
-from chalicelib.store.tables import VersionItem
 from chalicelib.timestamps import format_time, now_text, parse_time
 from chalicelib.triggers.s3_events import (
     UploadedObject,
@@ -83,11 +81,10 @@ def upload_version_name(file_name: str, obj: UploadedObject) -> str:
     return f"{file_name}@{revision[:_SHORT_REVISION]}"
 
 
-def register_upload(
-    event: Mapping[str, Any], settings: Settings, objects: ObjectStore
-) -> RegistrationOutcome:
+def register_upload(event: Mapping[str, Any], runtime: Runtime) -> RegistrationOutcome:
     """Handle one S3 "Object Created" EventBridge event (a dict). Raises InvalidUploadEvent when the event has
     no bucket, key or revision; StoreError on a storage failure (the Lambda retries the event)."""
+    settings, store = runtime.settings, runtime.store
     obj = parse_upload_event(event)
     if obj.bucket != settings.bucket:
         return _logged(
@@ -99,15 +96,21 @@ def register_upload(
             RegistrationOutcome(RegistrationResult.IGNORED, obj.key, message=refusal_reason(obj.key) or "")
         )
     version_id = upload_version_id(obj)
-    pipeline_id = catalog.find_pipeline_id(name, UPLOAD_NAMESPACE)
-    if pipeline_id and _version_exists(pipeline_id, version_id):
-        return _logged(RegistrationOutcome(RegistrationResult.DUPLICATE, obj.key, pipeline_id, version_id))
+    pipeline = store.catalog.find_pipeline(UPLOAD_NAMESPACE, name)
+    if pipeline is not None and _version_exists(runtime, pipeline.pipeline_id, version_id):
+        return _logged(
+            RegistrationOutcome(RegistrationResult.DUPLICATE, obj.key, pipeline.pipeline_id, version_id)
+        )
     try:
-        data = objects.get_revision(obj.key, obj.version_id, obj.etag)
+        data = store.objects.get_revision(obj.key, obj.version_id, obj.etag)
     except NotFound as exc:
         return _logged(
             RegistrationOutcome(
-                RegistrationResult.SUPERSEDED, obj.key, pipeline_id or "", version_id, str(exc)
+                RegistrationResult.SUPERSEDED,
+                obj.key,
+                pipeline.pipeline_id if pipeline else "",
+                version_id,
+                str(exc),
             )
         )
     file_name = obj.key.rsplit("/", 1)[-1]
@@ -117,51 +120,40 @@ def register_upload(
         package = load_package(data, file_name, settings.max_upload_bytes)
     except SpecError as exc:
         error = str(exc)
-    pipeline_id = pipeline_id or _pipeline_for(name, package)
-    item = VersionItem(
-        pipeline_id,
-        version_id,
-        name=upload_version_name(file_name, obj),
-        display_name=upload_version_name(file_name, obj),
-        description=(package.description or "") if package else "",
-        created_at=_event_time(event),
+    description = (package.description or "") if package else ""
+    pipeline = pipeline or find_or_create_pipeline(runtime, name, UPLOAD_NAMESPACE, description)
+    version_name = upload_version_name(file_name, obj)
+    request = VersionRequest(
+        name=version_name,
+        package=package,
+        package_bytes=data,
+        display_name=version_name,
+        description=description,
         code_source_url=f"s3://{obj.bucket}/{obj.key}",
         tags={"s3_key": obj.key, "s3_revision": obj.version_id or obj.etag.strip('"')},
+        version_id=version_id,
+        created_at=_event_time(event),
+        error=None
+        if package is not None
+        else {"code": 3, "message": f"s3://{obj.bucket}/{obj.key}: {error}"},
     )
-    if package is not None:
-        item.package_key = package_key(pipeline_id, version_id)
-        item.spec_key = version_spec_key(pipeline_id, version_id)
+    try:
         # Deterministic keys and the same bytes: a concurrent duplicate delivery writes the same objects.
-        objects.put_bytes(item.package_key, data)
-        objects.put_json(item.spec_key, package.to_struct())
-    else:
-        item.error = {"code": 3, "message": f"s3://{obj.bucket}/{obj.key}: {error}"}
-    try:
-        catalog.create_version(item)
+        create_version(runtime, pipeline, request)
     except AlreadyExists:
-        return _logged(RegistrationOutcome(RegistrationResult.DUPLICATE, obj.key, pipeline_id, version_id))
+        return _logged(
+            RegistrationOutcome(RegistrationResult.DUPLICATE, obj.key, pipeline.pipeline_id, version_id)
+        )
     result = RegistrationResult.REGISTERED if package is not None else RegistrationResult.INVALID
-    return _logged(RegistrationOutcome(result, obj.key, pipeline_id, version_id, error))
+    return _logged(RegistrationOutcome(result, obj.key, pipeline.pipeline_id, version_id, error))
 
 
-def _version_exists(pipeline_id: str, version_id: str) -> bool:
+def _version_exists(runtime: Runtime, pipeline_id: str, version_id: str) -> bool:
     try:
-        catalog.get_version(pipeline_id, version_id)
+        runtime.store.catalog.get_version(pipeline_id, version_id)
     except NotFound:
         return False
     return True
-
-
-def _pipeline_for(name: str, package: PipelinePackage | None) -> str:
-    """Create the pipeline `name`, or find it when a concurrent registration created it first."""
-    try:
-        description = (package.description or "") if package else ""
-        return catalog.create_pipeline(name, name, description, UPLOAD_NAMESPACE, {}).pipeline_id
-    except AlreadyExists:
-        pipeline_id = catalog.find_pipeline_id(name, UPLOAD_NAMESPACE)
-        if not pipeline_id:
-            raise
-        return pipeline_id
 
 
 def _event_time(event: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from tests.support.multipart import multipart_upload
 
 
 class Api:
-    """A thin JSON layer over chalice.test.Client: the real app, in process, against the moto server."""
+    """A thin JSON layer over chalice.test.Client: the real app, in process, on the session's store."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -51,7 +51,7 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def api(aws_endpoint: str) -> Iterator[Api]:
+def api(app_runtime) -> Iterator[Api]:
     from app import app
 
     with Client(app, stage_name="test") as client:

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 import yaml
 
-from chalicelib.api import runtime
-from chalicelib.settings import Settings
+from chalicelib import runtime
+from tests.conftest import require_moto_backed_stack
 from tests.support.specs import HELLO
 
 
@@ -41,14 +41,30 @@ def pipeline_names(api, unique: str) -> list[str]:
 
 
 @pytest.fixture
-def small_upload_limit(monkeypatch):
+def small_upload_limit(app_runtime):
     """The API's upload limit lowered to 512 bytes (HELLO is larger)."""
-    limited = dataclasses.replace(Settings.from_env(), max_upload_bytes=512)
-    monkeypatch.setattr(runtime, "settings", lambda: limited)
+    limited = dataclasses.replace(app_runtime.settings, max_upload_bytes=512)
+    runtime.install(dataclasses.replace(app_runtime, settings=limited))
     assert len(HELLO.encode()) > 512
+    yield
+    runtime.install(app_runtime)
 
 
-def test_put_then_register_creates_the_pipeline_like_an_upload(api, unique) -> None:
+@pytest.fixture
+def s3_store(local_stack) -> None:
+    """Presigned URLs need S3: the moto-backed store (`--store dynamodb`, the second pass of `make test`)."""
+    require_moto_backed_stack(local_stack, "a presigned upload")
+
+
+def test_the_embedded_store_refuses_presigned_uploads_saying_why(api, app_runtime) -> None:
+    if app_runtime.store.kind != "embedded":
+        pytest.skip("the session's store is not the embedded one")
+    status, body = api.post("/pipelines/uploads", {"filename": "big.yaml"})
+    assert status == 400, body
+    assert "presigned uploads need S3" in body["error_message"] and "--aws" in body["error_message"]
+
+
+def test_put_then_register_creates_the_pipeline_like_an_upload(api, unique, s3_store) -> None:
     upload = ticket(api)
     assert upload["upload_method"] == "PUT" and upload["expires_in_seconds"] > 0
     assert upload["register_path"] == f"/apis/v2beta1/pipelines/uploads/{upload['upload_id']}:register"
@@ -67,7 +83,7 @@ def test_put_then_register_creates_the_pipeline_like_an_upload(api, unique) -> N
     assert api.get(f"/pipelines/{pipeline['pipeline_id']}/versions")[1]["total_size"] == 1
 
 
-def test_register_with_pipelineid_adds_a_version(api, unique) -> None:
+def test_register_with_pipelineid_adds_a_version(api, unique, s3_store) -> None:
     status, pipeline = api.upload(f"/pipelines/upload?name=v-{unique}", HELLO.encode(), "h.yaml")
     assert status == 200, pipeline
     upload = ticket(api, "second.json")
@@ -80,7 +96,7 @@ def test_register_with_pipelineid_adds_a_version(api, unique) -> None:
     assert api.get(f"/pipelines/{pipeline['pipeline_id']}/versions")[1]["total_size"] == 2
 
 
-def test_register_named_after_the_file_when_no_name_is_given(api, unique) -> None:
+def test_register_named_after_the_file_when_no_name_is_given(api, unique, s3_store) -> None:
     upload = ticket(api, f"file-{unique}.yaml")
     put(upload["upload_url"], HELLO.encode())
     status, pipeline = register(api, upload)
@@ -88,7 +104,7 @@ def test_register_named_after_the_file_when_no_name_is_given(api, unique) -> Non
     assert register(api, upload) == (200, pipeline)
 
 
-def test_register_before_the_put_is_404_and_creates_nothing(api, unique) -> None:
+def test_register_before_the_put_is_404_and_creates_nothing(api, unique, s3_store) -> None:
     upload = ticket(api)
     status, body = register(api, upload, f"name=early-{unique}")
     assert status == 404
@@ -96,7 +112,7 @@ def test_register_before_the_put_is_404_and_creates_nothing(api, unique) -> None
     assert pipeline_names(api, unique) == []
 
 
-def test_invalid_uploaded_package_is_400_and_creates_nothing(api, unique) -> None:
+def test_invalid_uploaded_package_is_400_and_creates_nothing(api, unique, s3_store) -> None:
     upload = ticket(api)
     put(upload["upload_url"], b"key: [unclosed")
     status, body = register(api, upload, f"name=broken-{unique}")
@@ -128,7 +144,9 @@ def test_oversize_multipart_upload_is_413_naming_the_presigned_route(api, unique
     assert pipeline_names(api, unique) == []
 
 
-def test_oversize_presigned_package_is_413_and_creates_nothing(api, unique, small_upload_limit) -> None:
+def test_oversize_presigned_package_is_413_and_creates_nothing(
+    api, unique, small_upload_limit, s3_store
+) -> None:
     upload = ticket(api)
     assert upload["max_bytes"] == 512
     put(upload["upload_url"], HELLO.encode())
@@ -137,7 +155,9 @@ def test_oversize_presigned_package_is_413_and_creates_nothing(api, unique, smal
     assert pipeline_names(api, unique) == []
 
 
-def test_readme_snippet_uploads_a_large_package_next_to_kfp_client(kfp_client, local_stack, unique) -> None:
+def test_readme_snippet_uploads_a_large_package_next_to_kfp_client(
+    kfp_client, local_stack, unique, s3_store
+) -> None:
     """The README's kfp.Client-side recipe, over HTTP against the local stack."""
     import requests
 

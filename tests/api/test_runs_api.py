@@ -6,7 +6,8 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from chalicelib.store import runs as run_store
+from chalicelib.store.records import moved_to
+from chalicelib.timestamps import now_text
 from tests.support.specs import HELLO
 
 SPEC = yaml.safe_load(HELLO)
@@ -123,19 +124,20 @@ def test_run_actions_are_state_transitions(api, unique):
 
 
 @pytest.mark.parametrize("ended", ["SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"])
-def test_terminate_on_an_ended_run_is_200_and_changes_nothing(api, unique, quiet_stack, ended):
+def test_terminate_on_an_ended_run_is_200_and_changes_nothing(api, unique, quiet_stack, app_runtime, ended):
+    runs = app_runtime.store.runs
     eid = _experiment(api, unique)
     _, run = api.post("/runs", {"experiment_id": eid, "display_name": "ended", "pipeline_spec": SPEC})
     rid = run["run_id"]
-    run_store.modify_run(rid, lambda item: run_store.set_run_state(item, ended))
+    runs.update_run(moved_to(runs.get_run(rid), ended, now_text()))
     _, before = api.get(f"/runs/{rid}")
-    version = run_store.get_run(rid).version
+    version = runs.get_run(rid).version
     assert api.post(f"/runs/{rid}:terminate", raw=b"") == (200, {})
     _, after = api.get(f"/runs/{rid}")
     assert after == before
     assert after["state"] == ended and after["finished_at"]
     assert [change["state"] for change in after["state_history"]] == ["PENDING", ended]
-    assert run_store.get_run(rid).version == version  # nothing was written
+    assert runs.get_run(rid).version == version  # nothing was written
 
 
 def test_terminate_twice_records_canceling_once(api, unique, quiet_stack):

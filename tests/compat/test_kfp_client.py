@@ -249,12 +249,12 @@ def test_error_cases_raise_api_exception(kfp_client, package):
 
 
 def test_deleting_an_active_run_hides_it_at_once_and_stops_its_task(kfp_client, local_stack):
-    import os
     import time
     from pathlib import Path
 
-    from chalicelib.store import runs as run_store
     from chalicelib.store.errors import NotFound
+
+    run_store = local_stack.runtime.store.runs
 
     result = kfp_client.create_run_from_pipeline_func(nap_pipeline, arguments={"seconds": 60})
     deadline = time.monotonic() + 60
@@ -273,5 +273,5 @@ def test_deleting_an_active_run_hides_it_at_once_and_stops_its_task(kfp_client, 
         time.sleep(0.2)
     else:
         pytest.fail("the deleted run was not removed")
-    workdirs = list((Path(os.environ["KFPS_DATA_DIR"]) / "runs" / result.run_id).glob("*/1"))
+    workdirs = list((Path(local_stack.settings.local_data_dir) / "runs" / result.run_id).glob("*/1"))
     assert workdirs and all((w / "canceled").exists() for w in workdirs)

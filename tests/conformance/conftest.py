@@ -32,13 +32,15 @@ def executor_stack(request, local_stack, kfp_client, tmp_path_factory) -> Iterat
             yield ExecutorStack("local", local_stack.url, kfp_client)
         assert not repeated(launches), f"attempts launched more than once: {repeated(launches)}"
         return
+    from tests.conftest import require_moto_backed_stack
     from tests.executors.k8s_fake.kubelet import mount_namespaces_available
     from tests.executors.k8s_fake.stack import kubernetes_stack
 
+    require_moto_backed_stack(local_stack)
     if not mount_namespaces_available():
         pytest.skip("the process kubelet needs root and `unshare --mount` to mount pod volumes")
     root = tmp_path_factory.mktemp("conformance-k8s")
-    with local_stack.background_paused(), kubernetes_stack(local_stack.aws_endpoint, root) as kubernetes:
+    with local_stack.background_paused(), kubernetes_stack(local_stack, root) as kubernetes:
         stack = ExecutorStack("kubernetes", local_stack.url, kfp_client, kubernetes)
         try:
             yield stack

@@ -52,8 +52,7 @@ class ExecutorStack:
         loop started is left for another loop (with another executor) to take over."""
         from kfp_server_api.exceptions import ApiException
 
-        from chalicelib.store import runs as run_store
-
+        run_store = self.kubernetes.loop.reconciler.store.runs
         for run_id in run_store.active_run_ids():
             try:
                 self.client.terminate_run(run_id)
@@ -77,16 +76,14 @@ def pods_per_attempt(kubernetes: Any, run_id: str) -> collections.Counter[tuple[
     return counts
 
 
-def launched_attempts(run_id: str, bucket: str) -> set[tuple[str, int]]:
+def launched_attempts(kubernetes: Any, run_id: str) -> set[tuple[str, int]]:
     """(task id, attempt) of every container attempt the run launched: attempts 1..n of each container task
     whose attempt n was launched, except cache hits (launched, but answered from the cache without a pod)."""
     from chalicelib.engine.attempts import LAUNCHED_ATTEMPT_KEY
-    from chalicelib.store import runs as run_store
-    from chalicelib.store.objects import ObjectStore
     from chalicelib.task_contract import TaskState
 
     attempts: set[tuple[str, int]] = set()
-    for record in run_store.load_tasks(run_id, ObjectStore(bucket)).values():
+    for record in kubernetes.loop.reconciler.store.runs.load_tasks(run_id).values():
         if record.kind != "container" or record.state is TaskState.CACHED:
             continue
         last = int(record.data.get(LAUNCHED_ATTEMPT_KEY) or 0)
@@ -95,6 +92,6 @@ def launched_attempts(run_id: str, bucket: str) -> set[tuple[str, int]]:
 
 
 def assert_one_pod_per_attempt(kubernetes: Any, run_id: str) -> None:
-    expected = {key: 1 for key in launched_attempts(run_id, kubernetes.settings.bucket)}
+    expected = {key: 1 for key in launched_attempts(kubernetes, run_id)}
     actual = dict(pods_per_attempt(kubernetes, run_id))
     assert actual == expected, f"run {run_id}: pods per (task, attempt) {actual}, expected {expected}"

@@ -72,10 +72,10 @@ def artifact_text(artifact: dict[str, Any]) -> str:
     root) or a file under the local executor's pipeline root."""
     uri = artifact["uri"]
     if uri.startswith("s3://"):
-        from chalicelib.store.objects import ObjectStore
+        from chalicelib import runtime
 
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        return ObjectStore(bucket).get_bytes(key).decode()
+        _, _, key = uri.removeprefix("s3://").partition("/")
+        return runtime.current().store.objects.get_bytes(key).decode()
     return Path(uri.removeprefix("file://")).read_text()
 
 

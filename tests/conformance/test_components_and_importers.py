@@ -110,10 +110,9 @@ def importers_pipeline(source_uri: str) -> str:
 @pytest.fixture(scope="module")
 def source_file(local_stack, tmp_path_factory):
     """A file for the runtime importer under the stack's pipeline root (the local executor's data)."""
-    import os
     from pathlib import Path
 
-    root = Path(os.environ["KFPS_PIPELINE_ROOT"]) / "conformance-imports"
+    root = Path(local_stack.settings.default_pipeline_root) / "conformance-imports"
     root.mkdir(parents=True, exist_ok=True)
     path = root / "source.txt"
     path.write_text("imported text")

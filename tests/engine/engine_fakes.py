@@ -9,8 +9,8 @@ from typing import Any
 
 from chalicelib.engine import finish_attempt, plan, record_cached, transition
 from chalicelib.engine.model import Decisions, Launch, RunInput, TaskRecord
-from chalicelib.engine.timestamps import format_time, parse_time
 from chalicelib.task_contract import TaskSpec, TaskState
+from chalicelib.timestamps import format_time, parse_time
 
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 

@@ -10,10 +10,13 @@ from engine_fakes import START, FakeRun, Result, sample_outputs
 from spec_builders import SpecBuilder, comp_in, const, out, parameter, task
 
 from chalicelib.engine import InvalidTransition, finish_attempt, plan, record_cached, retry_run, transition
+from chalicelib.engine.attempts import MAX_LOST_ATTEMPTS
 from chalicelib.engine.model import RunInput
 from chalicelib.task_contract import TaskState
 
-RUN = RunInput(run_id="r1", pipeline_name="p", pipeline_root="s3://b/r", created_at="2026-01-01T00:00:00Z")
+RUN = RunInput(
+    run_id="r1", pipeline_name="p", pipeline_root="s3://b/r", created_at="2026-01-01T00:00:00.000000Z"
+)
 
 
 def retrying_spec(policy=None):
@@ -34,7 +37,7 @@ def test_failed_attempt_waits_for_backoff_then_launches_next_attempt():
     tasks = apply({}, plan(RUN, spec, None, {}, START).records)
     failed = finish_attempt(tasks["root.flaky"], spec, False, {}, {}, "boom", 1, START)
     assert failed.state is TaskState.PENDING and failed.attempt == 2
-    assert failed.next_attempt_at == "2026-01-01T00:00:10Z"
+    assert failed.next_attempt_at == "2026-01-01T00:00:10.000000Z"
     tasks = apply(tasks, [failed])
     assert plan(RUN, spec, None, tasks, START + datetime.timedelta(seconds=5)).launches == []
     due = plan(RUN, spec, None, tasks, START + datetime.timedelta(seconds=10))
@@ -46,7 +49,7 @@ def test_backoff_grows_by_factor_and_retries_run_out():
     tasks = apply({}, plan(RUN, spec, None, {}, START).records)
     record = finish_attempt(tasks["root.flaky"], spec, False, {}, {}, "boom", 1, START)
     record = finish_attempt(record, spec, False, {}, {}, "boom", 1, START)
-    assert record.attempt == 3 and record.next_attempt_at == "2026-01-01T00:00:30Z"
+    assert record.attempt == 3 and record.next_attempt_at == "2026-01-01T00:00:30.000000Z"
     record = finish_attempt(record, spec, False, {}, {}, "still boom", 7, START)
     assert record.state is TaskState.FAILED and record.error == "still boom" and record.exit_code == 7
 
@@ -66,6 +69,27 @@ def test_task_without_retry_policy_fails_at_once():
     spec = builder.build({"once": task(work)})
     tasks = apply({}, plan(RUN, spec, None, {}, START).records)
     assert finish_attempt(tasks["root.once"], spec, False, {}, {}, "boom", 1, START).state is TaskState.FAILED
+
+
+def test_lost_attempt_runs_again_at_once_without_a_retry_policy_a_bounded_number_of_times():
+    builder = SpecBuilder("p")
+    work = builder.container("work")
+    spec = builder.build({"once": task(work)})
+    tasks = apply({}, plan(RUN, spec, None, {}, START).records)
+    record = tasks["root.once"]
+    for attempt in range(2, MAX_LOST_ATTEMPTS + 2):
+        record = finish_attempt(record, spec, False, {}, {}, "attempt lost", None, START, lost=True)
+        assert (record.state, record.attempt, record.next_attempt_at) == (TaskState.PENDING, attempt, "")
+        launched = plan(RUN, spec, None, apply(tasks, [record]), START).launches
+        assert [launch.spec.attempt for launch in launched] == [attempt]
+        record = launched_record(plan(RUN, spec, None, apply(tasks, [record]), START), record)
+    failed = finish_attempt(record, spec, False, {}, {}, "attempt lost", None, START, lost=True)
+    assert failed.state is TaskState.FAILED and failed.error == "attempt lost"
+
+
+def launched_record(decisions, record):
+    """The record as the plan that launched it wrote it (launched attempt noted)."""
+    return next(r for r in decisions.records if r.task_id == record.task_id)
 
 
 def test_terminate_during_backoff_cancels_without_a_cancel_decision():
@@ -137,7 +161,7 @@ def test_record_cached_and_transition_guard_final_states():
     spec = retrying_spec()
     record = plan(RUN, spec, None, {}, START).records[-1]
     cached = record_cached(record, {"Output": "v"}, {}, START)
-    assert cached.state is TaskState.CACHED and cached.finished_at == "2026-01-01T00:00:00Z"
+    assert cached.state is TaskState.CACHED and cached.finished_at == "2026-01-01T00:00:00.000000Z"
     with pytest.raises(InvalidTransition):
         transition(cached, TaskState.RUNNING)
     with pytest.raises(InvalidTransition):
@@ -196,17 +220,17 @@ def test_each_retried_attempt_is_kept_in_the_record_history():
         {
             "attempt": 1,
             "started_at": "2026-01-01T00:00:00Z",
-            "finished_at": "2026-01-01T00:00:02Z",
+            "finished_at": "2026-01-01T00:00:02.000000Z",
             "error": "boom",
             "exit_code": 1,
-            "retry_at": "2026-01-01T00:00:12Z",
+            "retry_at": "2026-01-01T00:00:12.000000Z",
         },
         {
             "attempt": 2,
-            "started_at": "2026-01-01T00:00:12Z",
-            "finished_at": "2026-01-01T00:00:15Z",
+            "started_at": "2026-01-01T00:00:12.000000Z",
+            "finished_at": "2026-01-01T00:00:15.000000Z",
             "error": "bang",
             "exit_code": 3,
-            "retry_at": "2026-01-01T00:00:45Z",
+            "retry_at": "2026-01-01T00:00:45.000000Z",
         },
     ]

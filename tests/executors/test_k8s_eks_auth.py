@@ -15,6 +15,7 @@ import pytest
 from chalicelib.executors.eks_auth import EksTokenSource, describe_cluster, eks_configuration, eks_token
 from chalicelib.executors.k8s.client import core_v1_api, kube_configuration
 from chalicelib.executors.k8s.executor import KubernetesExecutor
+from chalicelib.store.dynamo.s3_objects import S3ObjectStore
 from tests.executors.k8s_fake.server import FakeKube
 from tests.executors.k8s_fake.support import attempt, settings
 
@@ -99,7 +100,7 @@ def test_ca_data_from_describe_cluster_is_written_for_tls(fake):
     assert Path(configuration.ssl_ca_cert).read_bytes() == pem
 
 
-def test_executor_reaches_the_cluster_through_a_kubeconfig(fake, tmp_path, aws_endpoint, unique):
+def test_executor_reaches_the_cluster_through_a_kubeconfig(fake, tmp_path, aws_access, unique):
     server, url = fake
     kubeconfig = {
         "apiVersion": "v1",
@@ -115,7 +116,7 @@ def test_executor_reaches_the_cluster_through_a_kubeconfig(fake, tmp_path, aws_e
     boto3.client("s3").create_bucket(Bucket=bucket)
     config = settings(bucket=bucket, namespace="kubeflow", kubeconfig=str(path), kube_context="ctx")
 
-    executor = KubernetesExecutor(config)
+    executor = KubernetesExecutor(config, S3ObjectStore(bucket, aws_access))
     executor.launch(attempt(namespace="kubeflow"))
 
     assert len(server.pods("kubeflow")) == 1
@@ -148,9 +149,10 @@ def test_importing_the_executor_does_not_import_kubernetes():
     assert output.strip() == "False"
 
 
-def test_registry_builds_the_kubernetes_executor_from_app_settings(fake, tmp_path, aws_endpoint, unique):
+def test_registry_builds_the_kubernetes_executor_from_app_settings(fake, tmp_path, aws_access, unique):
     from chalicelib.executors.registry import build_executor
     from chalicelib.settings import Settings
+    from chalicelib.store import open_store
 
     server, url = fake
     kubeconfig = {
@@ -165,9 +167,11 @@ def test_registry_builds_the_kubernetes_executor_from_app_settings(fake, tmp_pat
     path.write_text(json.dumps(kubeconfig))
     bucket = f"k8s-registry-{unique}"
     boto3.client("s3").create_bucket(Bucket=bucket)
-    app_settings = Settings(bucket=bucket, executor="kubernetes", namespace="team-a", kubeconfig=str(path))
+    app_settings = Settings(
+        bucket=bucket, executor="kubernetes", namespace="team-a", kubeconfig=str(path), aws=aws_access
+    )
 
-    executor = build_executor(app_settings)
+    executor = build_executor(app_settings, open_store(app_settings))
     executor.launch(attempt(namespace="team-a"))
 
     assert isinstance(executor, KubernetesExecutor)

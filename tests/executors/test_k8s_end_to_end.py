@@ -20,6 +20,7 @@ import yaml
 from chalicelib.executors.k8s import names
 from chalicelib.executors.k8s.executor import KubernetesExecutor
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
+from chalicelib.store.dynamo.s3_objects import S3ObjectStore
 from chalicelib.task_contract import TaskSpec
 from tests.executors.k8s_fake.kubelet import ProcessKubelet, mount_namespaces_available
 from tests.executors.k8s_fake.server import FakeKube
@@ -99,9 +100,11 @@ def cluster(tmp_path: Path) -> Iterator[tuple[FakeKube, ProcessKubelet]]:
 
 
 @pytest.fixture
-def executor(cluster: tuple[FakeKube, ProcessKubelet], bucket: str) -> KubernetesExecutor:
+def executor(cluster: tuple[FakeKube, ProcessKubelet], bucket: str, aws_access) -> KubernetesExecutor:
     fake, _ = cluster
-    return KubernetesExecutor(settings(bucket=bucket, namespace=NS), core_api=core_api(fake.url))
+    return KubernetesExecutor(
+        settings(bucket=bucket, namespace=NS), S3ObjectStore(bucket, aws_access), core_api=core_api(fake.url)
+    )
 
 
 def wait_for(

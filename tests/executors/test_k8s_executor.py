@@ -17,6 +17,7 @@ from chalicelib.executors.k8s import names
 from chalicelib.executors.k8s.errors import LaunchRejected
 from chalicelib.executors.k8s.executor import KubernetesExecutor
 from chalicelib.executors.protocol import AttemptPhase
+from chalicelib.store.dynamo.s3_objects import S3ObjectStore
 from chalicelib.task_contract import TaskResult
 from tests.executors.k8s_fake.server import FakeKube
 from tests.executors.k8s_fake.support import attempt, core_api, settings, task_spec, validate_manifest
@@ -58,12 +59,16 @@ def clock() -> Clock:
     return Clock()
 
 
+def objects(bucket: str, aws_access) -> S3ObjectStore:
+    return S3ObjectStore(bucket, aws_access)
+
+
 @pytest.fixture
-def executor(fake: FakeKube, s3: Any, bucket: str, clock: Clock) -> KubernetesExecutor:
+def executor(fake: FakeKube, bucket: str, aws_access, clock: Clock) -> KubernetesExecutor:
     return KubernetesExecutor(
         settings(bucket=bucket, namespace=NS, pending_grace_seconds=60, collect_grace_seconds=60),
+        objects(bucket, aws_access),
         core_api=core_api(fake.url),  # type: ignore[attr-defined]
-        s3=s3,
         now=clock,
     )
 
@@ -274,11 +279,16 @@ def test_failed_prepare_reports_the_launcher_log(executor, fake):
     assert "input artifact s3://b/k is missing" in status.message
 
 
-def test_a_fresh_executor_sees_pods_launched_by_another_process(executor, fake, s3, bucket, clock):
+def test_a_fresh_executor_sees_pods_launched_by_another_process(
+    executor, fake, s3, bucket, aws_access, clock
+):
     name = executor.launch(attempt(namespace=NS))
     fake.set_status(NS, name, pod_status("Running", {"running": {}}, {"running": {}}))
     fresh = KubernetesExecutor(
-        settings(bucket=bucket, namespace=NS), core_api=core_api(fake.url), s3=s3, now=clock
+        settings(bucket=bucket, namespace=NS),
+        objects(bucket, aws_access),
+        core_api=core_api(fake.url),
+        now=clock,
     )
     (status,) = fresh.poll([RUN])
     assert (status.task_id, status.attempt, status.phase) == ("train-model", 1, AttemptPhase.RUNNING)

@@ -156,20 +156,24 @@ def attempts_per_pod(kubernetes_stack, run_id: str) -> collections.Counter:
 
 def task_records(run_id: str) -> dict[str, Any]:
     """The run's task records by task name (loop iterations: the last one wins)."""
-    from chalicelib.settings import Settings
-    from chalicelib.store import runs as run_store
-    from chalicelib.store.objects import ObjectStore
+    from chalicelib import runtime
 
-    records = run_store.load_tasks(run_id, ObjectStore(Settings.from_env().bucket))
+    records = runtime.current().store.runs.load_tasks(run_id)
     return {record.name: record for record in records.values()}
+
+
+def task_records_all(run_id: str) -> list[Any]:
+    from chalicelib import runtime
+
+    return list(runtime.current().store.runs.load_tasks(run_id).values())
 
 
 def stored_log(run_id: str, task_id: str, attempt: int) -> str:
     """The attempt's log as the reconciler stored it (read from the pod before the pod was deleted)."""
-    from chalicelib.settings import Settings
-    from chalicelib.store.objects import ObjectStore, log_key
+    from chalicelib import runtime
+    from chalicelib.store.object_keys import log_key
 
-    return ObjectStore(Settings.from_env().bucket).get_bytes(log_key(run_id, task_id, attempt)).decode()
+    return runtime.current().store.objects.get_bytes(log_key(run_id, task_id, attempt)).decode()
 
 
 def wait_until(condition: Any, what: str, limit: float = 120) -> None:
@@ -260,11 +264,7 @@ def test_parallel_for_runs_one_pod_per_iteration(kubernetes_stack, run_to_end):
     assert run["state"] == "SUCCEEDED", run
     counts = attempts_per_pod(kubernetes_stack, run["run_id"])
     assert len(counts) == 3 and set(counts.values()) == {1}
-    from chalicelib.settings import Settings
-    from chalicelib.store import runs as run_store
-    from chalicelib.store.objects import ObjectStore
-
-    records = run_store.load_tasks(run["run_id"], ObjectStore(Settings.from_env().bucket)).values()
+    records = task_records_all(run["run_id"])
     sums = sorted(r.parameters["Output"] for r in records if r.name == "add")
     assert sums == [11, 12, 13]
 

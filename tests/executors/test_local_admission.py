@@ -21,7 +21,7 @@ from chalicelib.executors.local_admission import (
 )
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, LaunchRefused
 from chalicelib.task_contract import TaskSpec
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_for
 
 TIMEOUT = 60.0
 GI = 2**30
@@ -72,7 +72,7 @@ def executor(tmp_path: Path):
             local.cancel(status.run_id, status.task_id, status.attempt)
 
 
-def blocked_wait_until(release: Path) -> str:
+def blocked_wait_for(release: Path) -> str:
     return f"while [ ! -f {release} ]; do sleep 0.02; done"
 
 
@@ -145,12 +145,12 @@ def test_attempts_whose_requests_exceed_what_is_free_wait_and_start_when_it_free
     local = executor(cpus=2)
     release = tmp_path / "release"
     for task_id in ("a", "b", "c"):
-        local.launch(task(task_id, blocked_wait_until(release), {"resourceCpuRequest": "1"}))
+        local.launch(task(task_id, blocked_wait_for(release), {"resourceCpuRequest": "1"}))
 
-    wait_until(lambda: list(phases(local).values()).count(AttemptPhase.RUNNING) == 2, "two attempts to run")
+    wait_for(lambda: list(phases(local).values()).count(AttemptPhase.RUNNING) == 2, "two attempts to run")
     assert phases(local)["c"] is AttemptPhase.PENDING
     release.touch()
-    wait_until(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
+    wait_for(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
 
 
 def test_small_default_requests_run_together_beyond_the_cpu_count(executor, tmp_path):
@@ -158,49 +158,49 @@ def test_small_default_requests_run_together_beyond_the_cpu_count(executor, tmp_
     release = tmp_path / "release"
     for index in range(8):
         started = tmp_path / f"started-{index}"
-        local.launch(task(f"t{index}", f"touch {started}; {blocked_wait_until(release)}"))
+        local.launch(task(f"t{index}", f"touch {started}; {blocked_wait_for(release)}"))
 
-    wait_until(lambda: len(list(tmp_path.glob("started-*"))) == 8, "all eight to run at once")
+    wait_for(lambda: len(list(tmp_path.glob("started-*"))) == 8, "all eight to run at once")
     assert set(phases(local).values()) == {AttemptPhase.RUNNING}
     release.touch()
-    wait_until(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all eight to finish")
+    wait_for(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all eight to finish")
 
 
 def test_memory_requests_are_admitted_against_memory(executor, tmp_path):
     local = executor(cpus=8, memory=GI)
     release = tmp_path / "release"
     for task_id in ("a", "b"):
-        local.launch(task(task_id, blocked_wait_until(release), {"resourceMemoryRequest": "600Mi"}))
+        local.launch(task(task_id, blocked_wait_for(release), {"resourceMemoryRequest": "600Mi"}))
 
-    wait_until(lambda: AttemptPhase.RUNNING in phases(local).values(), "one attempt to run")
+    wait_for(lambda: AttemptPhase.RUNNING in phases(local).values(), "one attempt to run")
     assert sorted(phases(local).values()) == [AttemptPhase.PENDING, AttemptPhase.RUNNING]
     release.touch()
-    wait_until(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "both to finish")
+    wait_for(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "both to finish")
 
 
 def test_a_small_attempt_starts_past_a_big_one_that_must_wait(executor, tmp_path):
     local = executor(cpus=2)
     release = tmp_path / "release"
-    local.launch(task("running", blocked_wait_until(release), {"resourceCpuRequest": "1500m"}))
+    local.launch(task("running", blocked_wait_for(release), {"resourceCpuRequest": "1500m"}))
     local.launch(task("big", "true", {"resourceCpuRequest": "1"}))
     local.launch(task("small", "true", {"resourceCpuRequest": "100m"}))
 
-    wait_until(lambda: phases(local)["small"] is AttemptPhase.SUCCEEDED, "the small attempt to run")
+    wait_for(lambda: phases(local)["small"] is AttemptPhase.SUCCEEDED, "the small attempt to run")
     assert phases(local)["big"] is AttemptPhase.PENDING
     release.touch()
-    wait_until(lambda: phases(local)["big"] is AttemptPhase.SUCCEEDED, "the big attempt to run after")
+    wait_for(lambda: phases(local)["big"] is AttemptPhase.SUCCEEDED, "the big attempt to run after")
 
 
 def test_max_parallel_stays_an_upper_bound(executor, tmp_path):
     local = executor(cpus=64, max_parallel=2)
     release = tmp_path / "release"
     for task_id in ("a", "b", "c"):
-        local.launch(task(task_id, blocked_wait_until(release)))
+        local.launch(task(task_id, blocked_wait_for(release)))
 
-    wait_until(lambda: list(phases(local).values()).count(AttemptPhase.RUNNING) == 2, "two attempts to run")
+    wait_for(lambda: list(phases(local).values()).count(AttemptPhase.RUNNING) == 2, "two attempts to run")
     assert list(phases(local).values()).count(AttemptPhase.PENDING) == 1
     release.touch()
-    wait_until(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
+    wait_for(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
 
 
 def test_a_task_asking_for_more_than_the_machine_is_refused_naming_request_and_capacity(executor, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from chalicelib.executors.local import LocalExecutor
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
 from chalicelib.task_contract import TaskSpec
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_for
 
 TIMEOUT = 60.0
 
@@ -107,12 +107,12 @@ def test_max_parallel_bounds_running_processes_and_queues_the_rest(executor, tmp
     for task_id in ("a", "b", "c"):
         local.launch(shell_task(f"while [ ! -f {release} ]; do sleep 0.02; done", task_id=task_id))
 
-    wait_until(lambda: AttemptPhase.RUNNING in phases(local).values(), "one attempt to run")
+    wait_for(lambda: AttemptPhase.RUNNING in phases(local).values(), "one attempt to run")
     assert sorted(phases(local).values()) == sorted(
         [AttemptPhase.RUNNING, AttemptPhase.PENDING, AttemptPhase.PENDING]
     )
     release.touch()
-    wait_until(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
+    wait_for(lambda: set(phases(local).values()) == {AttemptPhase.SUCCEEDED}, "all three to finish")
 
 
 def test_second_launch_of_the_same_attempt_is_a_no_op(executor, changes, tmp_path):
@@ -122,7 +122,7 @@ def test_second_launch_of_the_same_attempt_is_a_no_op(executor, changes, tmp_pat
     second = local.launch(shell_task(f"echo x >> {counter}"))
 
     assert first == second
-    wait_until(lambda: phases(local) == {"t1": AttemptPhase.SUCCEEDED}, "the attempt to finish")
+    wait_for(lambda: phases(local) == {"t1": AttemptPhase.SUCCEEDED}, "the attempt to finish")
     assert counter.read_text() == "x\n"
     assert len(local.poll(["r1"])) == 1
 
@@ -131,13 +131,13 @@ def test_cancel_kills_the_whole_process_group(executor, changes, tmp_path):
     local = executor()
     child_pid = tmp_path / "child.pid"
     local.launch(shell_task(f"sleep 300 & echo $! > {child_pid}; wait"))
-    wait_until(lambda: child_pid.exists() and child_pid.read_text().strip() != "", "the child process")
+    wait_for(lambda: child_pid.exists() and child_pid.read_text().strip() != "", "the child process")
     pid = int(child_pid.read_text())
 
     local.cancel("r1", "t1", 1)
     local.cancel("r1", "t1", 1)  # idempotent
 
-    wait_until(
+    wait_for(
         lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
         "the child to die",
     )
@@ -154,7 +154,7 @@ def test_cancel_of_a_queued_attempt_never_starts_it(executor, tmp_path):
 
     local.cancel("r1", "b", 1)
     release.touch()
-    wait_until(lambda: phases(local)["a"] is AttemptPhase.SUCCEEDED, "the first attempt")
+    wait_for(lambda: phases(local)["a"] is AttemptPhase.SUCCEEDED, "the first attempt")
     assert status_of(local, "b").reason == "Canceled"
     assert not marker.exists()
 
@@ -163,7 +163,7 @@ def test_new_executor_object_rediscovers_finished_attempts(executor, changes, tm
     local = executor()
     local.launch(shell_task("echo done"))
     assert changes.wait(TIMEOUT)
-    wait_until(lambda: phases(local) == {"t1": AttemptPhase.SUCCEEDED}, "the attempt to finish")
+    wait_for(lambda: phases(local) == {"t1": AttemptPhase.SUCCEEDED}, "the attempt to finish")
 
     restarted = LocalExecutor(tmp_path / "data")
     status = status_of(restarted, "t1")

@@ -14,7 +14,6 @@ from kfp import dsl
 
 from chalicelib.launcher.runner import PREWARMED_LOG_PREFIX
 from chalicelib.local.background import ReconcileLoop
-from chalicelib.settings import Settings
 from tests.conformance.run_waiting import only_task, task_log, tasks_by_name, wait_for_run
 
 TIMEOUT = 180.0
@@ -91,10 +90,12 @@ def oversize_pipeline():
 @contextlib.contextmanager
 def own_reconcile_loop(local_stack: Any, prewarm: bool) -> Iterator[ReconcileLoop]:
     """The session's loop paused, and one whose local executor has the fork server on or off."""
+    stack_runtime = local_stack.runtime
+    settings = dataclasses.replace(stack_runtime.settings, local_prewarm=prewarm)
     with local_stack.background_paused():
-        loop = ReconcileLoop(dataclasses.replace(Settings.from_env(), local_prewarm=prewarm)).start()
+        loop = ReconcileLoop(dataclasses.replace(stack_runtime, settings=settings)).start()
         try:
-            server = getattr(loop.reconciler.executor, "fork_server", None)
+            server = getattr(loop.executor, "fork_server", None)
             assert (server is not None) is prewarm
             if server is not None:
                 assert server.wait_ready(TIMEOUT)

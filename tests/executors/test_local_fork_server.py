@@ -22,7 +22,7 @@ from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptSt
 from chalicelib.launcher.runner import PREWARMED_LOG_PREFIX
 from chalicelib.task_contract import TaskSpec
 from tests.launcher.task_specs import compile_component, task_spec_from_ir
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_for
 
 TIMEOUT = 60.0
 FORKED = f"{PREWARMED_LOG_PREFIX} the Python step runs in a fork"
@@ -101,7 +101,7 @@ def exit_with(code: int):
 
 
 @dsl.component(base_image="python:3.11")
-def wait_for(release: str, pid_file: str) -> str:
+def hold_until_released(release: str, pid_file: str) -> str:
     import os
     import subprocess
     import time
@@ -128,7 +128,7 @@ def status_of(executor: LocalExecutor, spec: TaskSpec) -> AttemptStatus:
 
 
 def finished(executor: LocalExecutor, spec: TaskSpec) -> AttemptStatus:
-    wait_until(lambda: status_of(executor, spec).phase.is_final, f"{spec.task_id} to finish")
+    wait_for(lambda: status_of(executor, spec).phase.is_final, f"{spec.task_id} to finish")
     return status_of(executor, spec)
 
 
@@ -267,16 +267,16 @@ def test_forked_and_plain_attempts_have_the_same_logs_outputs_and_exit_codes(
 def test_cancel_kills_the_forked_attempts_whole_process_group(make_executor, compiled, tmp_path):
     executor = make_executor(prewarm=True)
     pids = tmp_path / "pids"
-    spec = compiled(wait_for, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root")
+    spec = compiled(hold_until_released, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root")
     executor.launch(AttemptLaunch(spec))
-    wait_until(lambda: pids.exists() and pids.read_text(), "the step and its child")
+    wait_for(lambda: pids.exists() and pids.read_text(), "the step and its child")
     step, child = (int(p) for p in pids.read_text().split())
     launcher = ProcessRecord.from_text((executor.workdir(spec.run_id, spec.task_id, 1) / "pid").read_text())
 
     executor.cancel(spec.run_id, spec.task_id, 1)
 
     for pid in (launcher.pid, step, child):
-        wait_until(lambda pid=pid: not alive(pid), f"process {pid} to end")
+        wait_for(lambda pid=pid: not alive(pid), f"process {pid} to end")
     status = status_of(executor, spec)
     assert (status.phase, status.reason) == (AttemptPhase.FAILED, "Canceled")
 
@@ -294,15 +294,15 @@ def test_a_fork_server_killed_mid_attempt_loses_nothing_and_comes_back(make_exec
     executor = make_executor(prewarm=True, on_change=changes.set)
     release, pids = tmp_path / "release", tmp_path / "pids"
     running = compiled(
-        wait_for, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root", "running"
+        hold_until_released, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root", "running"
     )
     executor.launch(AttemptLaunch(running))
-    wait_until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
+    wait_for(lambda: pids.exists() and pids.read_text(), "the attempt to run")
     first_server = executor.fork_server.pid
 
     os.kill(first_server, signal.SIGKILL)
     next_one = compiled(count, {"marker": str(tmp_path / "marker")}, tmp_path / "root", "next")
-    wait_until(lambda: not alive(first_server), "the server to die")
+    wait_for(lambda: not alive(first_server), "the server to die")
     executor.launch(AttemptLaunch(next_one))  # the server is noticed gone: a plain process, or a new server
     release.touch()
 
@@ -335,7 +335,7 @@ def test_an_unanswered_fork_request_runs_the_attempt_once_as_a_plain_process(
     assert status.phase is AttemptPhase.SUCCEEDED
     assert FORKED not in executor.logs(spec.run_id, spec.task_id, 1)
     assert (tmp_path / "marker").read_text() == "ran\n"
-    wait_until(lambda: not alive(server), "the hung server to be stopped")
+    wait_for(lambda: not alive(server), "the hung server to be stopped")
 
 
 def test_a_forked_launcher_finding_its_attempt_taken_does_nothing(make_executor, compiled, tmp_path):
@@ -366,7 +366,7 @@ def test_a_forked_launcher_finding_its_attempt_taken_does_nothing(make_executor,
         )
     )
 
-    wait_until(lambda: not alive(record.pid), "the child to exit")
+    wait_for(lambda: not alive(record.pid), "the child to exit")
     assert not (tmp_path / "marker").exists() and not (workdir / "result.json").exists()
     assert (workdir / "pid").read_text() == ""
 
@@ -421,13 +421,13 @@ def test_closing_the_executor_stops_its_fork_server_but_not_running_attempts(
 ):
     executor = make_executor(prewarm=True)
     release, pids = tmp_path / "release", tmp_path / "pids"
-    spec = compiled(wait_for, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root")
+    spec = compiled(hold_until_released, {"release": str(release), "pid_file": str(pids)}, tmp_path / "root")
     executor.launch(AttemptLaunch(spec))
-    wait_until(lambda: pids.exists() and pids.read_text(), "the attempt to run")
+    wait_for(lambda: pids.exists() and pids.read_text(), "the attempt to run")
     server = executor.fork_server.pid
 
     executor.close()
-    wait_until(lambda: not alive(server), "the server to stop")
+    wait_for(lambda: not alive(server), "the server to stop")
     release.touch()
 
     assert finished(executor, spec).phase is AttemptPhase.SUCCEEDED

@@ -295,18 +295,19 @@ def reconcile_flow(inputs: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.executors.k8s.settings import KubernetesSettings
     from chalicelib.reconciler import Reconciler
     from chalicelib.settings import Settings
-    from chalicelib.store import runs as run_store
-    from chalicelib.store.objects import ObjectStore
+    from chalicelib.store import open_store
     from tests.executors.k8s_fake.server import FakeKube
     from tests.executors.k8s_fake.support import core_api
 
     settings = Settings.from_env()
+    store = open_store(settings)
     eks_configuration(settings.eks_cluster)  # DescribeCluster + a token, as the executor's client does
     fake = FakeKube()
     url = fake.start()
     try:
-        executor = KubernetesExecutor(KubernetesSettings.from_app_settings(settings), core_api=core_api(url))
-        reconciler = Reconciler(settings, ObjectStore(settings.bucket), executor)
+        kubernetes = settings.kubernetes or KubernetesSettings.from_app_settings(settings)
+        executor = KubernetesExecutor(kubernetes, store.objects, core_api=core_api(url))
+        reconciler = Reconciler(settings, store, executor)
         pods = _Pods(fake, settings.namespace, inputs["pod_credentials"])
         launched = 0
         for run_ids in ([inputs["run_id"]], inputs["fired_run_ids"]):
@@ -317,9 +318,9 @@ def reconcile_flow(inputs: dict[str, Any]) -> dict[str, Any]:
                     break
         states = {}
         for run_id in (inputs["run_id"], *inputs["fired_run_ids"]):
-            tasks = run_store.load_tasks(run_id, ObjectStore(settings.bucket))
+            tasks = store.runs.load_tasks(run_id)
             states[run_id] = {
-                "run": run_store.get_run(run_id).state,
+                "run": store.runs.get_run(run_id).state,
                 "tasks": sorted(str(record.state) for record in tasks.values()),
             }
     finally:

@@ -1,5 +1,5 @@
-"""Fixtures for the trigger handlers: the real app in process (chalice.test.Client) against the session's moto
-server, and small builders for recurring runs and uploads."""
+"""Fixtures for the trigger handlers: the real app in process (chalice.test.Client) on the session's store, and
+small builders for recurring runs and uploads."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class AppClient:
 
 
 @pytest.fixture(scope="session")
-def app_client(aws_endpoint: str) -> Iterator[AppClient]:
+def app_client(app_runtime) -> Iterator[AppClient]:
     from app import app
 
     with Client(app, stage_name="test") as client:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chalicelib.triggers.errors import InvalidSchedule
-from chalicelib.triggers.firing import may_fire, missed_fire_times, next_fire_time, scheduled_run_id
+from chalicelib.triggers.firing import missed_fire_times, next_fire_time, scheduled_run_id
 from chalicelib.triggers.trigger_specs import parse_trigger
 
 
@@ -164,11 +164,3 @@ def test_scheduled_run_id_differs_per_fire_and_per_recurring_run() -> None:
     }
 
     assert len(ids) == 3
-
-
-@pytest.mark.parametrize(
-    ("active", "max_concurrency", "allowed"),
-    [(0, 1, True), (1, 1, False), (2, 3, True), (3, 3, False), (0, 0, True), (1, 0, False), (5, 10, True)],
-)
-def test_fire_respects_max_concurrency(active: int, max_concurrency: int, allowed: bool) -> None:
-    assert may_fire(active, max_concurrency) is allowed

@@ -1,38 +1,26 @@
 """The local stack fires recurring runs and registers uploads itself, through the cloud handlers' code paths:
-the firer with an injected clock, and a put into the embedded S3 seen through the unmodified kfp.Client."""
+the firer with an injected clock, and a package put into the store's `pipelines/` (the embedded bucket, or the
+embedded store's directory) seen through the unmodified kfp.Client."""
 
 from __future__ import annotations
 
 import json
-import os
-import time
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import requests
 
 from chalicelib.local.recurring_firer import RecurringRunFirer
-from chalicelib.settings import Settings
-from chalicelib.store import recurring_runs as recurring_store
 from chalicelib.timestamps import parse_time
 from chalicelib.triggers.firing import scheduled_run_id
+from tests.support.waiting import wait_for
 from tests.triggers.conftest import HELLO
 
 SCHEDULE_ECHO = HELLO.replace(
     "[\"{{$.inputs.parameters['name']}}\"]", '["at {{$.pipeline_job_schedule_time_utc}}"]'
 )
 WAIT_SECONDS = 120
-
-
-def wait_for(check, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_firer_fires_each_due_time_once_as_the_clock_advances(
@@ -49,9 +37,9 @@ def test_firer_fires_each_due_time_once_as_the_clock_advances(
         pipeline_package_path=str(package),
     )
     rid = recurring.recurring_run_id
-    firer = RecurringRunFirer(Settings.from_env())
+    firer = RecurringRunFirer(local_stack.runtime)
     try:
-        created = parse_time(recurring_store.get_recurring_run(rid).created_at)
+        created = parse_time(local_stack.runtime.store.recurring_runs.get_recurring_run(rid).created_at)
         expected = [created + timedelta(minutes=minutes) for minutes in (1, 2, 3)]
 
         first = [
@@ -79,12 +67,33 @@ def test_firer_fires_each_due_time_once_as_the_clock_advances(
         kfp_client.delete_recurring_run(rid)
 
 
-def test_package_put_into_the_embedded_bucket_registers_a_pipeline(kfp_client, local_stack, unique):
-    s3 = boto3.client("s3", region_name=os.environ["AWS_DEFAULT_REGION"])
+def test_package_put_into_the_store_registers_a_pipeline(kfp_client, local_stack, unique):
     name = f"dropped-{unique}"
 
-    s3.put_object(Bucket=os.environ["KFPS_BUCKET"], Key=f"pipelines/{name}.yaml", Body=HELLO.encode())
+    local_stack.runtime.store.objects.put_bytes(f"pipelines/{name}.yaml", HELLO.encode())
 
+    assert_registered_once(kfp_client, name)
+
+
+def test_package_copied_into_the_embedded_store_directory_registers_a_pipeline(
+    kfp_client, local_stack, unique, tmp_path: Path
+):
+    if local_stack.settings.store != "embedded":
+        import pytest
+
+        pytest.skip("the embedded store's pipelines/ directory exists only with the embedded store")
+    name = f"copied-{unique}"
+    source = tmp_path / f"{name}.yaml"
+    source.write_text(HELLO)
+    uploads = local_stack.options.data_dir / "store" / "objects" / "pipelines"
+    uploads.mkdir(parents=True, exist_ok=True)
+
+    shutil.copy(source, uploads / source.name)
+
+    assert_registered_once(kfp_client, name)
+
+
+def assert_registered_once(kfp_client, name: str) -> None:
     pipeline_id = wait_for(lambda: kfp_client.get_pipeline_id(name), f"pipeline {name}")
     only_this = json.dumps(
         {"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.run_states import FINAL_RUN_STATES, IllegalRunTransition
-from chalicelib.store import recurring_runs as recurring_store
-from chalicelib.store import runs as run_store
+from chalicelib.services.recurring_fires import FireOutcome, FireResult, fire_scheduled_time
 from chalicelib.store.errors import ConcurrentUpdate
-from chalicelib.timestamps import format_time, parse_time
+from chalicelib.store.records import moved_to
+from chalicelib.timestamps import format_time, now_text, parse_time
 from chalicelib.triggers.firing import scheduled_run_id
 from tests.triggers.conftest import AppClient
 
@@ -28,18 +31,31 @@ def fire(app_client: AppClient, recurring_run_id: str, moment: datetime) -> dict
     )
 
 
+@pytest.fixture(autouse=True)
+def _stores(app_runtime) -> None:
+    """The helpers below use the installed runtime's store: the session stack's."""
+
+
+def run_store():
+    return runtime.current().store.runs
+
+
+def recurring_store():
+    return runtime.current().store.recurring_runs
+
+
 def run_ids_of(recurring_run_id: str) -> set[str]:
-    return {run.run_id for run in run_store.runs_of_recurring_run(recurring_run_id)}
+    return {run.run_id for run in run_store().list_runs("") if run.recurring_run_id == recurring_run_id}
 
 
 def finish(run_id: str) -> None:
     """End the run (a reconcile loop may be moving it on at the same time)."""
     for _ in range(20):
-        run = run_store.get_run(run_id)
+        run = run_store().get_run(run_id)
         if run.state in FINAL_RUN_STATES:
             return
         try:
-            run_store.set_run_state(run, "FAILED")
+            run_store().update_run(moved_to(run, "FAILED", now_text()))
         except (ConcurrentUpdate, IllegalRunTransition):
             continue
     raise AssertionError(f"run {run_id} did not end")
@@ -64,7 +80,7 @@ def test_fire_creates_the_run_of_the_scheduled_time(app_client: AppClient, recur
     assert run["recurring_run_id"] == rid
     assert parse_time(run["scheduled_at"]) == T1
     assert run["experiment_id"] == recurring_run["experiment_id"]
-    assert recurring_store.get_recurring_run(rid).last_fired_at == format_time(T1)
+    assert recurring_store().get_recurring_run(rid).last_fired_at == format_time(T1)
 
 
 def test_repeated_and_out_of_order_fires_create_one_run_per_time(
@@ -76,7 +92,7 @@ def test_repeated_and_out_of_order_fires_create_one_run_per_time(
 
     assert results == ["created", "created", "duplicate", "duplicate"]
     assert run_ids_of(rid) == {scheduled_run_id(rid, T1), scheduled_run_id(rid, T2)}
-    assert recurring_store.get_recurring_run(rid).last_fired_at == format_time(T2)
+    assert recurring_store().get_recurring_run(rid).last_fired_at == format_time(T2)
 
 
 def test_fire_while_max_concurrency_runs_are_active_is_skipped_and_recorded(
@@ -92,7 +108,7 @@ def test_fire_while_max_concurrency_runs_are_active_is_skipped_and_recorded(
         assert run_ids_of(rid) == {scheduled_run_id(rid, T1)}
         _, shown = app_client.call("GET", f"/recurringruns/{rid}")
         assert "max_concurrency is 1" in shown["error"]["message"]
-        assert recurring_store.get_recurring_run(rid).last_fired_at == format_time(T2)
+        assert recurring_store().get_recurring_run(rid).last_fired_at == format_time(T2)
 
         finish(scheduled_run_id(rid, T1))
         assert fire(app_client, rid, T3)["result"] == "created"
@@ -157,8 +173,8 @@ def test_recurring_run_on_a_version_keeps_using_that_version(app_client: AppClie
 
 def _disable_with_cursor(app_client: AppClient, rid: str, cursor: datetime) -> None:
     app_client.call("POST", f"/recurringruns/{rid}:disable")
-    item = recurring_store.get_recurring_run(rid)
-    recurring_store.update_recurring_run(item, last_fired_at=format_time(cursor))
+    item = recurring_store().get_recurring_run(rid)
+    recurring_store().update_recurring_run(dataclasses.replace(item, last_fired_at=format_time(cursor)))
 
 
 def test_enable_backfills_missed_times_oldest_first_within_max_concurrency(
@@ -176,7 +192,7 @@ def test_enable_backfills_missed_times_oldest_first_within_max_concurrency(
         _, shown = app_client.call("GET", f"/recurringruns/{rid}")
         assert shown["status"] == "ENABLED"
         assert "max_concurrency is 2" in shown["error"]["message"]
-        assert parse_time(recurring_store.get_recurring_run(rid).last_fired_at) > missed[-1]
+        assert parse_time(recurring_store().get_recurring_run(rid).last_fired_at) > missed[-1]
     finally:
         app_client.call("DELETE", f"/recurringruns/{rid}")
 
@@ -190,6 +206,44 @@ def test_enable_with_no_catchup_fires_nothing_missed(app_client: AppClient, uniq
         app_client.call("POST", f"/recurringruns/{rid}:enable")
 
         assert run_ids_of(rid) == set()
-        assert parse_time(recurring_store.get_recurring_run(rid).last_fired_at) > cursor + timedelta(hours=3)
+        assert parse_time(recurring_store().get_recurring_run(rid).last_fired_at) > cursor + timedelta(
+            hours=3
+        )
+    finally:
+        app_client.call("DELETE", f"/recurringruns/{rid}")
+
+
+def test_concurrent_fires_never_start_more_than_max_concurrency_runs(
+    app_client: AppClient, app_runtime, unique: str
+) -> None:
+    """Eight threads fire eight different scheduled times at the same moment: exactly max_concurrency runs are
+    created (the slot counter is taken in the run's own create transaction); finishing one frees its slot."""
+    rid = app_client.create_recurring_run(unique, max_concurrency=2)["recurring_run_id"]
+    moments = [T1 + timedelta(minutes=minute) for minute in range(8)]
+    start = threading.Barrier(len(moments))
+    outcomes: list[FireOutcome] = []
+
+    def fire_at(moment: datetime) -> None:
+        start.wait()
+        outcomes.append(fire_scheduled_time(app_runtime, rid, moment, moment))
+
+    threads = [threading.Thread(target=fire_at, args=(moment,)) for moment in moments]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        results = sorted(outcome.result.value for outcome in outcomes)
+        assert results == ["created"] * 2 + ["skipped"] * 6
+        created = [outcome.run_id for outcome in outcomes if outcome.result is FireResult.CREATED]
+        assert run_ids_of(rid) == set(created)
+        assert recurring_store().get_recurring_run(rid).active_runs == 2
+
+        finish(created[0])
+        assert recurring_store().get_recurring_run(rid).active_runs == 1
+        later = fire_scheduled_time(app_runtime, rid, T3, T3)
+        assert later.result is FireResult.CREATED
+        assert recurring_store().get_recurring_run(rid).active_runs == 2
     finally:
         app_client.call("DELETE", f"/recurringruns/{rid}")

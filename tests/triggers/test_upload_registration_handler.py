@@ -1,28 +1,35 @@
 """The `register_uploaded_pipeline` handler: S3 "Object Created" events (as EventBridge delivers them) for
-packages put under `pipelines/`, each delivered twice and out of order, through the app in process."""
+packages put under `pipelines/` of the session's store (the bucket, or the embedded store's directory), each
+delivered twice and out of order, through the app in process."""
 
 from __future__ import annotations
 
-import os
+import hashlib
 
-import boto3
 import pytest
 
-from chalicelib.store import catalog
+from tests.conftest import BUCKET
 from tests.triggers.conftest import HELLO, AppClient
 
-BUCKET = os.environ["KFPS_BUCKET"]
 # The session stack's upload watcher would register these uploads before the hand-delivered events.
 pytestmark = pytest.mark.usefixtures("quiet_stack")
 
 
 @pytest.fixture
-def s3(aws_endpoint: str):
-    return boto3.client("s3", region_name=os.environ["AWS_DEFAULT_REGION"])
+def s3(app_runtime):
+    """The store's objects (what S3 is in the cloud)."""
+    return app_runtime.store.objects
 
 
-def put(s3, key: str, body: bytes) -> str:
-    return s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
+@pytest.fixture
+def catalog(app_runtime):
+    return app_runtime.store.catalog
+
+
+def put(objects, key: str, body: bytes) -> str:
+    """Put the object; returns its ETag (the MD5 of the bytes, as S3 gives for a simple put)."""
+    objects.put_bytes(key, body)
+    return hashlib.md5(body).hexdigest()
 
 
 def deliver(app_client: AppClient, key: str, etag: str, bucket: str = BUCKET, time: str = "") -> dict:
@@ -37,13 +44,13 @@ def deliver(app_client: AppClient, key: str, etag: str, bucket: str = BUCKET, ti
     return app_client.invoke("register_uploaded_pipeline", event)
 
 
-def versions_of(name: str) -> list:
-    pipeline_id = catalog.find_pipeline_id(name, "")
-    return sorted(catalog.list_versions(pipeline_id), key=lambda v: v.created_at) if pipeline_id else []
+def versions_of(catalog, name: str) -> list:
+    pipeline = catalog.find_pipeline("", name)
+    return sorted(catalog.list_versions(pipeline.pipeline_id), key=lambda v: v.created_at) if pipeline else []
 
 
 def test_upload_registers_a_pipeline_named_after_the_file_once(
-    app_client: AppClient, s3, unique: str
+    app_client: AppClient, s3, catalog, unique: str
 ) -> None:
     key = f"pipelines/team/hello-{unique}.yaml"
     etag = put(s3, key, HELLO.encode())
@@ -53,7 +60,7 @@ def test_upload_registers_a_pipeline_named_after_the_file_once(
 
     assert (first["result"], again["result"]) == ("registered", "duplicate")
     assert again["version_id"] == first["version_id"]
-    (version,) = versions_of(f"hello-{unique}")
+    (version,) = versions_of(catalog, f"hello-{unique}")
     assert version.name == f"hello-{unique}.yaml@{etag[:12]}"
     assert version.error is None
     _, shown = app_client.call("GET", f"/pipelines/{first['pipeline_id']}/versions/{first['version_id']}")
@@ -61,7 +68,7 @@ def test_upload_registers_a_pipeline_named_after_the_file_once(
 
 
 def test_overwrite_adds_a_version_and_a_stale_event_registers_nothing(
-    app_client: AppClient, s3, unique: str
+    app_client: AppClient, s3, catalog, unique: str
 ) -> None:
     key = f"pipelines/over-{unique}.yml"
     old_etag = put(s3, key, HELLO.encode())
@@ -76,13 +83,13 @@ def test_overwrite_adds_a_version_and_a_stale_event_registers_nothing(
         "superseded",
         "duplicate",
     ]
-    (version,) = versions_of(f"over-{unique}")
+    (version,) = versions_of(catalog, f"over-{unique}")
     assert version.name == f"over-{unique}.yml@{new_etag[:12]}"
     assert version.created_at.startswith("2031-01-01T00:00:02")
 
 
 def test_bad_package_becomes_a_version_with_its_error_and_changes_nothing_else(
-    app_client: AppClient, s3, unique: str
+    app_client: AppClient, s3, catalog, unique: str
 ) -> None:
     key = f"pipelines/bad-{unique}.yaml"
     good = deliver(app_client, key, put(s3, key, HELLO.encode()), time="2031-01-01T00:00:01Z")
@@ -92,7 +99,7 @@ def test_bad_package_becomes_a_version_with_its_error_and_changes_nothing_else(
     deliver(app_client, key, bad_etag, time="2031-01-01T00:00:02Z")
 
     assert outcome["result"] == "invalid" and outcome["pipeline_id"] == good["pipeline_id"]
-    good_version, bad_version = versions_of(f"bad-{unique}")
+    good_version, bad_version = versions_of(catalog, f"bad-{unique}")
     assert good_version.version_id == good["version_id"] and good_version.error is None
     assert bad_version.error["message"].startswith(f"s3://{BUCKET}/{key}")
     assert not bad_version.spec_key
@@ -101,7 +108,7 @@ def test_bad_package_becomes_a_version_with_its_error_and_changes_nothing_else(
 
 
 def test_keys_that_are_not_packages_and_other_buckets_are_ignored(
-    app_client: AppClient, s3, unique: str
+    app_client: AppClient, s3, catalog, unique: str
 ) -> None:
     key = f"pipelines/notes-{unique}.txt"
     etag = put(s3, key, b"hello")
@@ -110,11 +117,11 @@ def test_keys_that_are_not_packages_and_other_buckets_are_ignored(
     assert (
         deliver(app_client, f"pipelines/x-{unique}.yaml", etag, bucket="someone-else")["result"] == "ignored"
     )
-    assert catalog.find_pipeline_id(f"notes-{unique}", "") is None
-    assert catalog.find_pipeline_id(f"x-{unique}", "") is None
+    assert catalog.find_pipeline("", f"notes-{unique}") is None
+    assert catalog.find_pipeline("", f"x-{unique}") is None
 
 
-def test_url_encoded_key_is_decoded(app_client: AppClient, s3, unique: str) -> None:
+def test_url_encoded_key_is_decoded(app_client: AppClient, s3, catalog, unique: str) -> None:
     key = f"pipelines/my pipeline {unique}.json"
     import json
 
@@ -125,7 +132,7 @@ def test_url_encoded_key_is_decoded(app_client: AppClient, s3, unique: str) -> N
     outcome = deliver(app_client, key.replace(" ", "+"), etag)
 
     assert outcome["result"] == "registered"
-    assert catalog.find_pipeline_id(f"my pipeline {unique}", "") == outcome["pipeline_id"]
+    assert catalog.find_pipeline("", f"my pipeline {unique}").pipeline_id == outcome["pipeline_id"]
 
 
 def test_event_without_key_is_dropped(app_client: AppClient) -> None:

@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.executors.k8s.executor import KubernetesExecutor
     from chalicelib.settings import Settings
+    from chalicelib.store.protocols import Store
 
 
-def build_kubernetes_executor(settings: Settings) -> KubernetesExecutor:
-    """The executor for the app's settings (bucket, namespace, EKS cluster / kubeconfig, region), the
-    executor's own `KFPS_LAUNCHER_*` / `KFPS_K8S_*` variables read from the environment."""
+def build_kubernetes_executor(settings: Settings, store: Store) -> KubernetesExecutor:
+    """The executor for the app's settings (`settings.kubernetes`, else derived from the app's bucket, namespace,
+    EKS cluster / kubeconfig and region). Task and result files go through the store's objects, which must be
+    the S3 bucket the pods reach."""
     from chalicelib.executors.k8s.executor import KubernetesExecutor
     from chalicelib.executors.k8s.settings import KubernetesSettings
 
-    return KubernetesExecutor(KubernetesSettings.from_app_settings(settings))
+    if store.kind != "dynamodb":
+        raise ValueError("the Kubernetes executor needs the S3-backed store (pods read and write the bucket)")
+    kubernetes = settings.kubernetes or KubernetesSettings.from_app_settings(settings, {})
+    return KubernetesExecutor(kubernetes, store.objects)

@@ -13,7 +13,7 @@
 
 The executor's own credentials (Lambda role) need pods create/get/list/delete, pods/log get and PVC
 create/delete in the namespaces; the pods' S3 access comes from their service account (IRSA / Pod Identity).
-`kubernetes` and `boto3` are imported lazily, when the first client is needed.
+`kubernetes` is imported lazily, when the first client is needed; S3 goes through the store's objects.
 """
 
 from __future__ import annotations
@@ -35,17 +35,16 @@ from chalicelib.executors.k8s.pvc import PvcSpecError, create_pvc_manifest, work
 from chalicelib.executors.k8s.resources import ResourceSpecError
 from chalicelib.executors.k8s.settings import KubernetesSettings
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
+from chalicelib.store.errors import NotFound
+from chalicelib.store.protocols import ObjectStore
 from chalicelib.task_contract import TaskResult
+from chalicelib.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
 AttemptKey = tuple[str, str, int]
 MAX_SELECTOR_RUN_IDS = 50
 LOG_TAIL_LINES = 20
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def run_selector(run_ids: Iterable[str]) -> str:
@@ -58,24 +57,24 @@ def run_selector(run_ids: Iterable[str]) -> str:
 
 
 class KubernetesExecutor:
-    """The Executor protocol over the Kubernetes API and S3.
+    """The Executor protocol over the Kubernetes API and the S3 bucket the pods use.
 
+    objects: the store's object store on that bucket (task.json, result.json, copied logs).
     core_api: a `kubernetes.client.CoreV1Api` (built from `settings` on first use when None).
-    s3: a boto3 S3 client (`boto3.client('s3')` on first use when None).
     now: the clock, returning an aware datetime (grace times are measured with it).
     """
 
     def __init__(
         self,
         settings: KubernetesSettings,
+        objects: ObjectStore,
         *,
         core_api: Any = None,
-        s3: Any = None,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self._settings = settings
+        self._objects = objects
         self._core_api = core_api
-        self._s3 = s3
         self._now = now
         self._unfinished: dict[AttemptKey, str] = {}  # launched here and not yet seen final → namespace
 
@@ -87,14 +86,6 @@ class KubernetesExecutor:
 
             self._core_api = core_v1_api(kube_configuration(self._settings))
         return self._core_api
-
-    @property
-    def s3(self) -> Any:
-        if self._s3 is None:
-            import boto3
-
-            self._s3 = boto3.client("s3")
-        return self._s3
 
     def _api(
         self, call: Callable[..., Any], *args: Any, tolerate: tuple[int, ...] = (), **kwargs: Any
@@ -113,19 +104,13 @@ class KubernetesExecutor:
 
     # -- S3 ------------------------------------------------------------------------------------------------
     def _put(self, key: str, body: str, content_type: str) -> None:
-        self.s3.put_object(
-            Bucket=self._settings.bucket, Key=key, Body=body.encode(), ContentType=content_type
-        )
+        self._objects.put_bytes(key, body.encode(), content_type)
 
     def _get(self, key: str) -> str | None:
-        from botocore.exceptions import ClientError
-
         try:
-            return self.s3.get_object(Bucket=self._settings.bucket, Key=key)["Body"].read().decode()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
+            return self._objects.get_bytes(key).decode()
+        except NotFound:
+            return None
 
     # -- protocol --------------------------------------------------------------------------------------------
     def launch(self, attempt: AttemptLaunch) -> str:

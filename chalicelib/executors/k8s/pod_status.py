@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from chalicelib import timestamps
 from chalicelib.executors.k8s import names
 from chalicelib.executors.k8s.manifest import COLLECT_CONTAINER, MAIN_CONTAINER, PREPARE_CONTAINER
 from chalicelib.executors.protocol import AttemptPhase
@@ -67,9 +68,13 @@ class PodVerdict:
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return timestamps.parse_time(text) if text else None
+
+
+def _normalised(text: str | None) -> str:
+    """A Kubernetes time (whole seconds) in the store's one format."""
+    moment = parse_time(text)
+    return timestamps.format_time(moment) if moment else ""
 
 
 def pod_identity(pod: dict[str, Any]) -> PodIdentity | None:
@@ -118,8 +123,8 @@ def pod_verdict(
     main = _terminated(containers.get(MAIN_CONTAINER))
     collect = _terminated(containers.get(COLLECT_CONTAINER))
     prepare = _terminated(_statuses(status, "initContainerStatuses").get(PREPARE_CONTAINER))
-    started = status.get("startTime") or ""
-    finished = (main or {}).get("finishedAt") or (collect or {}).get("finishedAt") or ""
+    started = _normalised(status.get("startTime"))
+    finished = _normalised((main or {}).get("finishedAt") or (collect or {}).get("finishedAt"))
     exit_code = main.get("exitCode") if main else None
     common = {"started_at": started, "finished_at": finished, "exit_code": exit_code}
     finished_pod = pod_phase in ("Succeeded", "Failed")

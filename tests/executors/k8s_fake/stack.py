@@ -2,18 +2,16 @@
 kubelet running the pods: what `kfps up --executor kubernetes --kubeconfig PATH --namespace NS` runs.
 
 The API is the session stack's (Chalice's local server can be created once per process, and both would serve
-the same app over the same tables and bucket). The loop's settings come from `stack_environment` for the
-kubernetes options (executor, kubeconfig, namespace, `KFPS_K8S_LAUNCHER_ENV`), exactly as `LocalStack.start`
-sets them; the environment is restored right after, so the session's stack and later tests see theirs
-unchanged. The pods' base environment carries no AWS variables at all: the launcher containers reach moto only
-through the manifest's launcher env.
+the same app over the same tables and bucket); the loop listens to the session stack's kicks. The loop's
+settings come from `stack_settings` for the kubernetes options (executor, kubeconfig, namespace, the launcher
+containers' S3 access), exactly as `LocalStack` builds them. The pods' base environment carries no AWS variables
+at all: the launcher containers reach moto only through the manifest's launcher env.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +21,10 @@ import yaml
 
 from chalicelib.executors.k8s import names
 from chalicelib.local.background import ReconcileLoop
-from chalicelib.local.stack import StackOptions, stack_environment
+from chalicelib.local.stack import LocalStack, StackOptions, stack_settings
+from chalicelib.runtime import Runtime
 from chalicelib.settings import Settings
+from chalicelib.store import open_store
 from tests.executors.k8s_fake.kubelet import ProcessKubelet
 from tests.executors.k8s_fake.server import FakeKube
 
@@ -91,9 +91,9 @@ def pod_environment(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def kubernetes_stack(aws_endpoint: str, root: Path) -> Iterator[KubernetesStack]:
-    """Start the fake cluster and a reconcile loop with the Kubernetes executor against it; stop both after,
-    then fail if any pod was POSTed more than once."""
+def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStack]:
+    """Start the fake cluster and a reconcile loop with the Kubernetes executor against it, on the session
+    stack's (moto-backed) store; stop both after, then fail if any pod was POSTed more than once."""
     fake = FakeKube()
     url = fake.start()
     created: list[dict[str, Any]] = []
@@ -105,21 +105,18 @@ def kubernetes_stack(aws_endpoint: str, root: Path) -> Iterator[KubernetesStack]
     options = StackOptions(
         port=0,
         data_dir=root / "data",
+        store="dynamodb",
         executor="kubernetes",
         kubeconfig=str(kubeconfig),
         namespace=NAMESPACE,
-        table_prefix=os.environ["KFPS_TABLE_PREFIX"],
-        bucket=os.environ["KFPS_BUCKET"],
-        aws_endpoint=aws_endpoint,
+        table_prefix=session.options.table_prefix,
+        bucket=session.options.bucket,
+        aws_endpoint=session.aws_endpoint,
     )
-    saved = dict(os.environ)
-    try:
-        os.environ.update(stack_environment(options, aws_endpoint))
-        settings = Settings.from_env()
-        loop = ReconcileLoop(settings).start()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    settings = stack_settings(options, session.aws_endpoint)
+    assert session.runtime is not None
+    runtime = Runtime(settings, open_store(settings), session.runtime.kicker)
+    loop = ReconcileLoop(runtime).start()
     try:
         yield KubernetesStack(loop, settings, fake, kubelet, kubeconfig, created)
     finally:

@@ -1,0 +1,292 @@
+"""DynamoDB tables as pynamodb models: the only place that names tables, keys and indexes.
+
+The model classes are built per (table prefix, AWS access) by `tables_for`, so nothing is read from the
+environment at import time and one process can talk to two deployments (tests, the local stack).
+
+One table per kind. Every list is a Query on a key or a global secondary index (never a Scan):
+namespace-scoped lists go through `by_namespace` (hash `ns_key` = "ns#" + namespace, because DynamoDB key
+attributes cannot be empty and KFP's single-user namespace is ""), runs and recurring runs of an experiment
+through `by_experiment`, the reconciler's active runs through the sparse `active` index (only active runs carry
+`active_key`) and the local firer's enabled recurring runs through the sparse `enabled` index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import AwsAccess
+
+ACTIVE_KEY = "active"
+ENABLED_KEY = "enabled"
+
+
+def namespace_key(namespace: str) -> str:
+    return f"ns#{namespace}"
+
+
+class StateChangeMap(MapAttribute):
+    update_time = UnicodeAttribute()
+    state = UnicodeAttribute()
+    error = JSONAttribute(null=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tables:
+    """The model class of every table of one deployment, and a connection for its transactions."""
+
+    names: Any
+    experiments: Any
+    pipelines: Any
+    versions: Any
+    runs: Any
+    tasks: Any
+    recurring_runs: Any
+    recurring_run_slots: Any
+    cache: Any
+    connection: Connection
+
+    @property
+    def models(self) -> tuple[type[Model], ...]:
+        return (
+            self.names,
+            self.experiments,
+            self.pipelines,
+            self.versions,
+            self.runs,
+            self.tasks,
+            self.recurring_runs,
+            self.cache,
+        )
+
+
+@functools.cache
+def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
+    """The models of the tables `<table_prefix>-<kind>` reached with `access` (built once per process)."""
+
+    def meta(kind: str) -> type:
+        class Meta:
+            table_name = f"{table_prefix}-{kind}"
+            region = access.region
+            host = access.endpoint_url or None
+            aws_access_key_id = access.access_key_id or None
+            aws_secret_access_key = access.secret_access_key or None
+            aws_session_token = access.session_token or None
+            billing_mode = "PAY_PER_REQUEST"
+
+        return Meta
+
+    def index_meta(name: str) -> type:
+        class Meta:
+            index_name = name
+            projection = AllProjection()
+
+        return Meta
+
+    class ByNamespace(GlobalSecondaryIndex):
+        Meta = index_meta("by_namespace")
+        ns_key = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ByExperiment(GlobalSecondaryIndex):
+        Meta = index_meta("by_experiment")
+        experiment_id = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ActiveRuns(GlobalSecondaryIndex):
+        Meta = index_meta("active")
+        active_key = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ByRecurringRun(GlobalSecondaryIndex):
+        Meta = index_meta("by_recurring_run")
+        recurring_run_id = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class EnabledRecurringRuns(GlobalSecondaryIndex):
+        Meta = index_meta("enabled")
+        enabled_key = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class NameClaim(Model):
+        """A unique name: `<kind>|<scope>|<name>` → the id that owns it. Claimed in the same transaction that
+        creates the owner, so two concurrent creates of one name cannot both succeed."""
+
+        Meta = meta("names")
+        claim = UnicodeAttribute(hash_key=True)
+        owner_id = UnicodeAttribute()
+
+    class ExperimentItem(Model):
+        Meta = meta("experiments")
+        experiment_id = UnicodeAttribute(hash_key=True)
+        display_name = UnicodeAttribute()
+        description = UnicodeAttribute(default="")
+        namespace = UnicodeAttribute(default="")
+        ns_key = UnicodeAttribute()
+        created_at = UnicodeAttribute()
+        last_run_created_at = UnicodeAttribute(default="")
+        storage_state = UnicodeAttribute(default="AVAILABLE")
+        by_namespace = ByNamespace()
+
+    class PipelineItem(Model):
+        Meta = meta("pipelines")
+        pipeline_id = UnicodeAttribute(hash_key=True)
+        display_name = UnicodeAttribute()
+        name = UnicodeAttribute()
+        description = UnicodeAttribute(default="")
+        namespace = UnicodeAttribute(default="")
+        ns_key = UnicodeAttribute()
+        created_at = UnicodeAttribute()
+        tags = JSONAttribute(default=dict)
+        by_namespace = ByNamespace()
+
+    class VersionItem(Model):
+        Meta = meta("versions")
+        pipeline_id = UnicodeAttribute(hash_key=True)
+        version_id = UnicodeAttribute(range_key=True)
+        display_name = UnicodeAttribute()
+        name = UnicodeAttribute()
+        namespace = UnicodeAttribute(default="")
+        description = UnicodeAttribute(default="")
+        created_at = UnicodeAttribute()
+        package_key = UnicodeAttribute(default="")
+        spec_key = UnicodeAttribute(default="")
+        package_url = UnicodeAttribute(default="")
+        code_source_url = UnicodeAttribute(default="")
+        tags = JSONAttribute(default=dict)
+        error = JSONAttribute(null=True)
+
+    class RunItem(Model):
+        Meta = meta("runs")
+        run_id = UnicodeAttribute(hash_key=True)
+        display_name = UnicodeAttribute()
+        description = UnicodeAttribute(default="")
+        experiment_id = UnicodeAttribute()
+        namespace = UnicodeAttribute(default="")
+        ns_key = UnicodeAttribute()
+        pipeline_id = UnicodeAttribute(default="")
+        pipeline_version_id = UnicodeAttribute(default="")
+        pipeline_name = UnicodeAttribute(default="")
+        spec_key = UnicodeAttribute()
+        parameters = JSONAttribute(default=dict)
+        pipeline_root = UnicodeAttribute(default="")
+        service_account = UnicodeAttribute(default="")
+        state = UnicodeAttribute(default="PENDING")
+        state_history = ListAttribute(of=StateChangeMap, default=list)
+        storage_state = UnicodeAttribute(default="AVAILABLE")
+        created_at = UnicodeAttribute()
+        scheduled_at = UnicodeAttribute(default="")
+        finished_at = UnicodeAttribute(default="")
+        error = JSONAttribute(null=True)
+        recurring_run_id = UnicodeAttribute(null=True)
+        active_key = UnicodeAttribute(null=True)
+        cancel_requested = BooleanAttribute(default=False)
+        delete_requested = BooleanAttribute(default=False)
+        retry_requested = NumberAttribute(default=0)
+        retry_applied = NumberAttribute(default=0)
+        plugins_input = JSONAttribute(null=True)
+        holds_slot = BooleanAttribute(default=False)
+        version = VersionAttribute()
+        by_namespace = ByNamespace()
+        by_experiment = ByExperiment()
+        active = ActiveRuns()
+        by_recurring_run = ByRecurringRun()
+
+    class TaskItem(Model):
+        """One task instance of a run: the engine's TaskRecord as JSON (or an S3 pointer when it is large)."""
+
+        Meta = meta("tasks")
+        run_id = UnicodeAttribute(hash_key=True)
+        task_id = UnicodeAttribute(range_key=True)
+        state = UnicodeAttribute()
+        record = JSONAttribute(null=True)
+        record_key = UnicodeAttribute(null=True)
+        version = VersionAttribute()
+
+    class RecurringRunItem(Model):
+        Meta = meta("recurring-runs")
+        recurring_run_id = UnicodeAttribute(hash_key=True)
+        display_name = UnicodeAttribute()
+        description = UnicodeAttribute(default="")
+        experiment_id = UnicodeAttribute()
+        namespace = UnicodeAttribute(default="")
+        ns_key = UnicodeAttribute()
+        pipeline_id = UnicodeAttribute(default="")
+        pipeline_version_id = UnicodeAttribute(default="")
+        spec_key = UnicodeAttribute(default="")
+        parameters = JSONAttribute(default=dict)
+        pipeline_root = UnicodeAttribute(default="")
+        service_account = UnicodeAttribute(default="")
+        max_concurrency = NumberAttribute(default=1)
+        trigger = JSONAttribute(default=dict)
+        enabled = BooleanAttribute(default=True)
+        no_catchup = BooleanAttribute(default=False)
+        created_at = UnicodeAttribute()
+        updated_at = UnicodeAttribute()
+        last_fired_at = UnicodeAttribute(default="")
+        error = JSONAttribute(null=True)
+        active_runs = NumberAttribute(default=0)
+        enabled_key = UnicodeAttribute(null=True)
+        version = VersionAttribute()
+        by_namespace = ByNamespace()
+        by_experiment = ByExperiment()
+        enabled_index = EnabledRecurringRuns()
+
+    class RecurringRunSlots(Model):
+        """The recurring-runs table seen by the run transactions: only the slot counter, no version, so taking
+        or giving back a slot neither checks nor bumps the recurring run's version."""
+
+        Meta = meta("recurring-runs")
+        recurring_run_id = UnicodeAttribute(hash_key=True)
+        active_runs = NumberAttribute(default=0)
+
+    class CacheItem(Model):
+        """A cached task result by KFP cache key: the outputs to re-publish on a hit."""
+
+        Meta = meta("cache")
+        cache_key = UnicodeAttribute(hash_key=True)
+        result = JSONAttribute()
+        run_id = UnicodeAttribute(default="")
+        task_id = UnicodeAttribute(default="")
+        created_at = UnicodeAttribute()
+
+    connection = Connection(
+        region=access.region,
+        host=access.endpoint_url or None,
+        aws_access_key_id=access.access_key_id or None,
+        aws_secret_access_key=access.secret_access_key or None,
+        aws_session_token=access.session_token or None,
+    )
+    return Tables(
+        names=NameClaim,
+        experiments=ExperimentItem,
+        pipelines=PipelineItem,
+        versions=VersionItem,
+        runs=RunItem,
+        tasks=TaskItem,
+        recurring_runs=RecurringRunItem,
+        recurring_run_slots=RecurringRunSlots,
+        cache=CacheItem,
+        connection=connection,
+    )
+
+
+def create_tables(tables: Tables) -> None:
+    """Create every table that does not exist yet (local stack and tests; the cloud uses infra/)."""
+    for model in tables.models:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
