@@ -267,7 +267,9 @@ def test_forked_and_plain_attempts_have_the_same_logs_outputs_and_exit_codes(
 def test_cancel_kills_the_forked_attempts_whole_process_group(make_executor, compiled, tmp_path):
     executor = make_executor(prewarm=True)
     pids = tmp_path / "pids"
-    spec = compiled(hold_until_released, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root")
+    spec = compiled(
+        hold_until_released, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root"
+    )
     executor.launch(AttemptLaunch(spec))
     wait_for(lambda: pids.exists() and pids.read_text(), "the step and its child")
     step, child = (int(p) for p in pids.read_text().split())
