@@ -391,10 +391,11 @@ class LocalExecutor:
         process.wait()
         with self._lock:
             request = self._release(key, process)
-            if isinstance(process, ForeignProcess):
+            # (None: no longer ours to restart — the stack is stopping its tasks)
+            if isinstance(process, ForeignProcess) and request is not None:
                 replacement = self._restart_unclaimed(key)
                 if replacement is not None:
-                    self._track(key, RunningAttempt(replacement, request or DEFAULT_REQUEST))
+                    self._track(key, RunningAttempt(replacement, request))
             self._start_queued()
         if self.on_change is not None:
             try:

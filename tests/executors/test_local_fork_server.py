@@ -433,3 +433,25 @@ def test_closing_the_executor_stops_its_fork_server_but_not_running_attempts(
     release.touch()
 
     assert finished(executor, spec).phase is AttemptPhase.SUCCEEDED
+
+
+def test_stopping_all_tasks_ends_forked_attempts_and_starts_nothing_in_their_place(
+    make_executor, compiled, tmp_path
+):
+    executor = make_executor(prewarm=True)
+    pids = tmp_path / "pids"
+    spec = compiled(
+        hold_until_released, {"release": str(tmp_path / "never"), "pid_file": str(pids)}, tmp_path / "root"
+    )
+    executor.launch(AttemptLaunch(spec))
+    wait_for(lambda: pids.exists() and pids.read_text(), "the attempt to run")
+    step, child = (int(p) for p in pids.read_text().split())
+    record_file = executor.workdir(spec.run_id, spec.task_id, 1) / "pid"
+    launcher = ProcessRecord.from_text(record_file.read_text())
+
+    executor.stop_all()
+
+    for pid in (launcher.pid, step, child):
+        wait_for(lambda pid=pid: not alive(pid), f"process {pid} to end")
+    assert ProcessRecord.from_text(record_file.read_text()) == launcher  # nothing restarted it
+    assert status_of(LocalExecutor(executor.data_dir), spec).phase is AttemptPhase.LOST  # re-run on restart
