@@ -1,11 +1,12 @@
 """Command line of the task launcher.
 
-    python -m chalicelib.launcher run --task-file F --result-file R [--workdir D]
+    python -m chalicelib.launcher run --task-file F --result-file R [--workdir D] [--fork-python-steps]
     python -m chalicelib.launcher prepare --task-file F --workdir D
     python -m chalicelib.launcher collect --task-file F --workdir D --exit-code N --result-file R [--log-file L]
 
 F and R may be local paths or `s3://bucket/key`. `run` is the local executor's one-process mode (pip
-bootstrap stripped, host `python3`); `prepare`/`collect` are the pod's init container and sidecar.
+bootstrap stripped, host `python3`; with `--fork-python-steps`, set in the local fork server, a lightweight
+Python step runs in a fork of the launcher); `prepare`/`collect` are the pod's init container and sidecar.
 Heavy modules are imported only inside the subcommands, so `--help` stays fast.
 """
 
