@@ -4,8 +4,8 @@ wall times, ratios, the control-plane gap and the local executor's per-task over
 against its target.
 
     python bench/run.py [--repeat N] [--only chain|parallel|gap|overhead] [--max-parallel N]
-                        [--attempts N] [--store embedded|dynamodb] [--json out.json] [--poll SECONDS]
-                        [--profile] [--keep]
+                        [--attempts N] [--store embedded|dynamodb] [--no-prewarm] [--json out.json]
+                        [--poll SECONDS] [--profile] [--keep]
 
 Runs are interleaved (kfp.local, then ours, per repeat) so background load hits both sides alike; every
 figure is the median over the repeats.
@@ -64,6 +64,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="embedded",
         help="the stack's store (default: embedded)",
     )
+    parser.add_argument(
+        "--no-prewarm",
+        dest="prewarm",
+        action="store_false",
+        help="the stack without its fork server (every task a fresh Python process), for comparison",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument(
         "--poll", type=float, default=0.05, help="seconds between get_run polls (the wall time's resolution)"
@@ -89,7 +95,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     chain_deps = dependencies(PIPELINES["chain"])
     if with_reference:
         init_kfp_local(data_dir / "kfp-local")
-    with StackSession(data_dir, args.max_parallel, args.poll, args.store) as session:
+    with StackSession(data_dir, args.max_parallel, args.poll, args.store, args.prewarm) as session:
         if profiler is not None:
             profiler.install(session.stack)
         for repeat in range(args.repeat):
@@ -216,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": machine,
             "repeat": args.repeat,
             "max_parallel": args.max_parallel,
+            "prewarm": args.prewarm,
+            "store": args.store,
             "poll_seconds": args.poll,
             "walls": raw["walls"],
             "figures": [f.as_dict() for f in [*ratios, *gaps, *overheads]],
