@@ -30,6 +30,14 @@ def sleep_one_second(item: int) -> int:
     return item
 
 
+@dsl.component(base_image=BASE_IMAGE)
+def note_start() -> float:
+    """Return the time the function started (the per-task overhead's end point)."""
+    import time
+
+    return time.time()
+
+
 @dsl.pipeline(name="bench-chain")
 def chain_pipeline(start: int = CHAIN_START):
     """CHAIN_LENGTH `add_one` steps, each consuming the previous step's output."""

@@ -1,7 +1,10 @@
-"""`make bench`: the same pipelines with kfp.local (SubprocessRunner, no venv) and with our local stack,
-side by side; prints wall times, ratios and the control-plane gap, each against its target.
+"""`make bench`: the same pipelines with kfp.local (SubprocessRunner, no venv) and with our local stack as a
+user gets it (`kfps up` defaults: fork server on, admission by requests, no task cap), side by side; prints
+wall times, ratios, the control-plane gap and the local executor's per-task overhead (fork vs plain), each
+against its target.
 
-    python bench/run.py [--repeat N] [--only chain|parallel|gap] [--max-parallel N] [--json out.json]
+    python bench/run.py [--repeat N] [--only chain|parallel|gap|overhead] [--max-parallel N]
+                        [--attempts N] [--store embedded|dynamodb] [--no-prewarm] [--json out.json]
                         [--poll SECONDS] [--profile] [--keep]
 
 Runs are interleaved (kfp.local, then ours, per repeat) so background load hits both sides alike; every
@@ -29,9 +32,11 @@ from pipelines import CHAIN_LENGTH, FAN_OUT, PIPELINES
 from reference import init_kfp_local, time_kfp_local
 from report import Figure, median, print_table, seconds_list
 from stack_bench import StackSession
+from task_overhead import MODES, Overhead, measure_overhead
 
-RATIO_TARGETS = {"chain": 1.0, "parallel": 0.6}
+RATIO_TARGETS = {"chain": 0.25, "parallel": 0.25}
 GAP_TARGET_MS = 100.0
+OVERHEAD_TARGET_MS = 100.0  # a forked task's launch → user code: tens of milliseconds
 TITLES = {
     "chain": f"chain: {CHAIN_LENGTH} add-one steps",
     "parallel": f"parallel: ParallelFor × {FAN_OUT} of 1 s",
@@ -43,13 +48,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per side and pipeline (median reported)")
-    parser.add_argument("--only", choices=("chain", "parallel", "gap"), help="one benchmark only")
-    parser.add_argument("--max-parallel", type=int, default=8, help="the local executor's process limit")
+    parser.add_argument("--only", choices=("chain", "parallel", "gap", "overhead"), help="one benchmark only")
+    parser.add_argument(
+        "--max-parallel",
+        type=int,
+        default=0,
+        help="the local executor's task cap (default 0: none, as `kfps up`; admission by requests)",
+    )
+    parser.add_argument(
+        "--attempts", type=int, default=10, help="attempts per mode for the per-task overhead (median)"
+    )
     parser.add_argument(
         "--store",
         choices=("embedded", "dynamodb"),
         default="embedded",
         help="the stack's store (default: embedded)",
+    )
+    parser.add_argument(
+        "--no-prewarm",
+        dest="prewarm",
+        action="store_false",
+        help="the stack without its fork server (every task a fresh Python process), for comparison",
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument(
@@ -62,6 +81,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     """Run the selected benchmarks `args.repeat` times, interleaved; return the raw measurements."""
+    overhead = []
+    if args.only in (None, "overhead"):
+        overhead = measure_overhead(data_dir / "overhead", args.attempts)
+    if args.only == "overhead":
+        return {"walls": {}, "gaps": [], "breakdown": {}, "profile": [], "overhead": overhead}
     names = ["chain"] if args.only == "gap" else [args.only] if args.only else ["chain", "parallel"]
     with_reference = args.only != "gap"
     walls: dict[str, dict[str, list[float]]] = {name: {"kfp_local": [], "kfps": []} for name in names}
@@ -71,7 +95,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     chain_deps = dependencies(PIPELINES["chain"])
     if with_reference:
         init_kfp_local(data_dir / "kfp-local")
-    with StackSession(data_dir, args.max_parallel, args.poll, args.store) as session:
+    with StackSession(data_dir, args.max_parallel, args.poll, args.store, args.prewarm) as session:
         if profiler is not None:
             profiler.install(session.stack)
         for repeat in range(args.repeat):
@@ -92,7 +116,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                             breakdown.setdefault(part, []).extend(values)
                 print(f"  [{repeat + 1}/{args.repeat}] {name}: " + _progress(walls[name]), file=sys.stderr)
     profile = [] if profiler is None else profiler.call_summary()
-    return {"walls": walls, "gaps": gaps, "breakdown": breakdown, "profile": profile}
+    return {"walls": walls, "gaps": gaps, "breakdown": breakdown, "profile": profile, "overhead": overhead}
 
 
 def _progress(sides: dict[str, list[float]]) -> str:
@@ -123,6 +147,31 @@ def gap_figures(gaps: list[Gap]) -> tuple[list[Figure], list[str]]:
         value = median(g.stages.get(stage) for g in gaps)
         if value is not None:
             notes.append(f"{label:<58} {value * 1000:7.0f} ms (median)")
+    return figures, notes
+
+
+def overhead_figures(overhead: list[Overhead]) -> tuple[list[Figure], list[str]]:
+    """The fork path's launch → user code against its target, the plain path beside it."""
+    to_code = {mode: median(o.to_user_code for o in overhead if o.mode == mode) for mode in MODES}
+    to_result = {mode: median(o.to_result for o in overhead if o.mode == mode) for mode in MODES}
+    fork, plain = to_code["fork"], to_code["plain"]
+    if fork is None or plain is None:
+        return [], []
+    count = sum(1 for o in overhead if o.mode == "fork")
+    figures = [
+        Figure(
+            "overhead: launch → user code, fork",
+            fork * 1000,
+            OVERHEAD_TARGET_MS,
+            "ms",
+            f"plain processes {plain * 1000:.0f} ms ({plain / fork:.1f}× the fork), median of {count} each",
+        )
+    ]
+    notes = [
+        f"{'launch → result.json, ' + mode:<58} {to_result[mode] * 1000:7.0f} ms (median)"
+        for mode in MODES
+        if to_result[mode] is not None
+    ]
     return figures, notes
 
 
@@ -158,6 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     gaps, notes = gap_figures(raw["gaps"])
     if gaps and args.only in (None, "gap"):
         print_table("Control-plane gap, upstream end → dependant process start (chain runs)", gaps, notes)
+    overheads, overhead_notes = overhead_figures(raw["overhead"])
+    if overheads:
+        print_table(
+            "Local executor per-task overhead (a Python step, one attempt at a time)",
+            overheads,
+            overhead_notes,
+        )
     if args.profile:
         print_profile(raw["breakdown"], raw["profile"])
     if args.json:
@@ -166,10 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": machine,
             "repeat": args.repeat,
             "max_parallel": args.max_parallel,
+            "prewarm": args.prewarm,
+            "store": args.store,
             "poll_seconds": args.poll,
             "walls": raw["walls"],
-            "figures": [f.as_dict() for f in [*ratios, *gaps]],
+            "figures": [f.as_dict() for f in [*ratios, *gaps, *overheads]],
             "gaps": [g.__dict__ for g in raw["gaps"]],
+            "overhead": [o.__dict__ for o in raw["overhead"]],
             "profile": {"breakdown": raw["breakdown"], "calls": raw["profile"]},
         }
         args.json.write_text(json.dumps(document, indent=1))

@@ -38,11 +38,17 @@ class StackSession:
     reconcile loop) and a `kfp.Client` for it."""
 
     def __init__(
-        self, data_dir: Path, max_parallel: int, poll_seconds: float = POLL_SECONDS, store: str = "embedded"
+        self,
+        data_dir: Path,
+        max_parallel: int,
+        poll_seconds: float = POLL_SECONDS,
+        store: str = "embedded",
+        prewarm: bool = True,
     ) -> None:
         self.data_dir = data_dir
         self.max_parallel = max_parallel
         self.store = store
+        self.prewarm = prewarm
         self.poll_seconds = poll_seconds
         self.stack: Any = None
         self.client: Any = None
@@ -54,7 +60,11 @@ class StackSession:
         home.mkdir(parents=True, exist_ok=True)
         os.environ["HOME"] = str(home)  # kfp.Client writes ~/.config/kfp/context.json
         options = StackOptions(
-            port=0, data_dir=self.data_dir / "stack", max_parallel=self.max_parallel, store=self.store
+            port=0,
+            data_dir=self.data_dir / "stack",
+            max_parallel=self.max_parallel,
+            store=self.store,
+            prewarm=self.prewarm,
         )
         quiet_request_log()
         self.stack = LocalStack(options)

@@ -61,6 +61,7 @@ class Settings:
     kubeconfig: str = ""
     # The local stack's data directory: task workdirs, and the embedded store.
     local_data_dir: str = ""
+    local_prewarm: bool = True  # the local executor's fork server (`kfps up --no-prewarm` turns it off)
     # How the API wakes the reconciler: "lambda:<function name>" (async invoke) or "local" (in-process event).
     reconcile_kick: str = "local"
     max_upload_bytes: int = 32 * 2**20

@@ -73,3 +73,6 @@ class Executor(Protocol):
 
     def cleanup(self, run_id: str, task_id: str, attempt: int) -> None:
         """Forget a finished attempt (delete the pod / the process bookkeeping). Idempotent."""
+
+    def close(self) -> None:
+        """Release what the executor itself holds (the local fork server); running attempts go on. Idempotent."""

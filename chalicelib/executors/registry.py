@@ -3,7 +3,6 @@ kubernetes client is imported only when the Kubernetes executor is built, never 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,9 +21,10 @@ def _local(
     data_dir = Path(settings.local_data_dir or "/tmp/kfps")
     return LocalExecutor(
         data_dir,
-        max_parallel=max_parallel or os.cpu_count() or 1,
+        max_parallel=max_parallel,
         on_change=on_change,
         base_env=settings.aws.environment() if settings.aws.endpoint_url else {},
+        prewarm=settings.local_prewarm,
     )
 
 

@@ -8,6 +8,7 @@ artifacts, runs the user command, reads the outputs back and writes a `TaskResul
 - `executor_input`: the ExecutorInput JSON `kfp.dsl.executor_main` expects.
 - `placeholders`: `{{$...}}`, IfPresent and Concat in `command`/`args`.
 - `python_env`: the pip bootstrap of lightweight Python components and per-requirements package dirs.
+- `python_steps`: recognising a lightweight Python step, and running it in a fork (the local fork server).
 - `outputs`: ExecutorOutput and output-parameter files → output values and artifacts.
 - `runner`: prepare → run → collect; `__main__`: the command line.
 

@@ -1,11 +1,12 @@
 """Command line of the task launcher.
 
-    python -m chalicelib.launcher run --task-file F --result-file R [--workdir D]
+    python -m chalicelib.launcher run --task-file F --result-file R [--workdir D] [--fork-python-steps]
     python -m chalicelib.launcher prepare --task-file F --workdir D
     python -m chalicelib.launcher collect --task-file F --workdir D --exit-code N --result-file R [--log-file L]
 
 F and R may be local paths or `s3://bucket/key`. `run` is the local executor's one-process mode (pip
-bootstrap stripped, host `python3`); `prepare`/`collect` are the pod's init container and sidecar.
+bootstrap stripped, host `python3`; with `--fork-python-steps`, set in the local fork server, a lightweight
+Python step runs in a fork of the launcher); `prepare`/`collect` are the pod's init container and sidecar.
 Heavy modules are imported only inside the subcommands, so `--help` stays fast.
 """
 
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", type=Path, help="scratch directory (default: a new temporary one)")
     run.add_argument("--package-cache", type=Path, help="per-requirements package dirs (default from env)")
     run.add_argument("--mount-root", help="root of the /s3, /gcs, /minio mount directories (default /)")
+    run.add_argument(
+        "--fork-python-steps",
+        action="store_true",
+        help="run a lightweight Python step in a fork of this process (the local fork server sets it)",
+    )
 
     prepare = commands.add_parser("prepare", help="fetch inputs, write executor_input.json and argv.json")
     prepare.add_argument("--task-file", required=True)

@@ -28,6 +28,7 @@ def settings_of(arguments: argparse.Namespace, host_python: bool) -> runner.Laun
         package_cache=getattr(arguments, "package_cache", None),
         mount_root=getattr(arguments, "mount_root", None),
         host_python=host_python,
+        fork_python_steps=getattr(arguments, "fork_python_steps", False),
     )
 
 

@@ -19,9 +19,9 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from chalicelib.launcher import storage
+from chalicelib.launcher import python_steps, storage
 from chalicelib.launcher.artifact_paths import local_path_of_artifact, local_path_of_uri
 from chalicelib.launcher.errors import LauncherError
 from chalicelib.launcher.executor_input import build_executor_input
@@ -43,6 +43,7 @@ ARGV_FILE = "argv.json"
 ENV_FILE = "env.json"
 COMMAND_SCRIPT_FILE = "command.sh"
 STARTED_AT_FILE = "started_at"
+PREWARMED_LOG_PREFIX = "prewarmed launcher (fork server):"
 METRICS_SCHEMAS = frozenset(
     {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}
 )
@@ -58,12 +59,15 @@ class LauncherSettings:
     package_cache: where per-requirements package directories are kept (host Python only).
     host_python: strip the pip bootstrap and run with the host's `python3` (local processes); False in a pod,
         where the user's image runs the command as compiled.
+    fork_python_steps: run a lightweight Python step in a fork of this process (`python_steps`); set by the
+        local executor's fork server, whose interpreter has kfp preloaded.
     """
 
     package_cache: Path = DEFAULT_PACKAGE_CACHE
     mount_root: str = "/"
     workspace_path: str = "/kfp-workspace"
     host_python: bool = True
+    fork_python_steps: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: Any) -> LauncherSettings:
@@ -191,8 +195,6 @@ def _clear_outputs(executor_input: dict[str, Any], settings: LauncherSettings) -
 
 def run_command(argv: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int, str]:
     """Run `argv`, teeing its combined stdout/stderr to our stdout; return (exit code, log tail)."""
-    tail: collections.deque[bytes] = collections.deque()
-    tail_size = 0
     sys.stdout.flush()
     try:
         process = subprocess.Popen(
@@ -203,15 +205,39 @@ def run_command(argv: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int
         logger.error(message)
         return COMMAND_NOT_FOUND_EXIT_CODE, message
     assert process.stdout is not None
+    tail = tee_to_stdout(process.stdout)
+    return process.wait(), tail
+
+
+def tee_to_stdout(stream: BinaryIO) -> str:
+    """Copy `stream` to our stdout as it comes until it ends; return its last lines."""
+    tail: collections.deque[bytes] = collections.deque()
+    tail_size = 0
     out = sys.stdout.buffer
-    while chunk := process.stdout.read1(65536):
+    while chunk := stream.read1(65536):
         out.write(chunk)
         out.flush()
         tail.append(chunk)
         tail_size += len(chunk)
         while tail_size - len(tail[0]) > LOG_TAIL_BYTES:
             tail_size -= len(tail.popleft())
-    return process.wait(), last_lines(b"".join(tail).decode(errors="replace"))
+    return last_lines(b"".join(tail).decode(errors="replace"))
+
+
+def run_step(
+    argv: list[str], env: Mapping[str, str], cwd: Path, settings: LauncherSettings
+) -> tuple[int, str]:
+    """Run the resolved command: a lightweight Python step in a fork of this (prewarmed) process when
+    `settings.fork_python_steps` allows and this interpreter would run it identically, else as a command.
+    A prewarmed launcher logs which way it went (`PREWARMED_LOG_PREFIX`)."""
+    if not settings.fork_python_steps:
+        return run_command(argv, env, cwd)
+    step = python_steps.step_of(argv)
+    if step is None or not python_steps.runs_in_this_interpreter(env):
+        logger.info("%s the step runs as a command", PREWARMED_LOG_PREFIX)
+        return run_command(argv, env, cwd)
+    logger.info("%s the Python step runs in a fork, kfp preloaded", PREWARMED_LOG_PREFIX)
+    return python_steps.run_python_step(step, env, cwd, tee_to_stdout)
 
 
 def last_lines(text: str, count: int = LOG_TAIL_LINES) -> str:
@@ -274,9 +300,9 @@ def launcher_failure(error: LauncherError, started_at: str) -> TaskResult:
 def run_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> TaskResult:
     """Prepare, run and collect one attempt in this process; launcher failures become failed results."""
     if spec.is_argo_step:
-        from chalicelib.launcher.argo_local import run_step
+        from chalicelib.launcher import argo_local
 
-        return run_step(spec, workdir)
+        return argo_local.run_step(spec, workdir)
     started_at = now_utc()
     if settings.host_python:
         logger.info("image %r is ignored: the command runs on this host", spec.container.get("image", ""))
@@ -284,7 +310,7 @@ def run_task(spec: TaskSpec, workdir: Path, settings: LauncherSettings) -> TaskR
         prepared = prepare_task(spec, workdir, settings)
     except LauncherError as error:
         return launcher_failure(error, started_at)
-    exit_code, log_tail = run_command(prepared.argv, {**os.environ, **prepared.env}, workdir)
+    exit_code, log_tail = run_step(prepared.argv, {**os.environ, **prepared.env}, workdir, settings)
     return collect_task(spec, prepared.executor_input, exit_code, settings, log_tail, started_at)
 
 

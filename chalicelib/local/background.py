@@ -63,6 +63,7 @@ class ReconcileLoop:
         self._stopped.set()
         self._wake.set()
         self._thread.join(timeout=10)
+        self.executor.close()
 
     def stop_tasks(self) -> None:
         """Stop the local task processes this loop's executor started (at the stack's clean stop: their

@@ -2,7 +2,7 @@
 
     kfps up [--port 8000] [--data-dir .kfps] [--aws [--aws-port N] [--aws-host ADDR]]
             [--executor local|kubernetes] [--kubeconfig PATH] [--namespace NS] [--max-parallel N]
-            [--pod-aws-endpoint URL]
+            [--no-prewarm] [--pod-aws-endpoint URL]
     kfps reset [--data-dir .kfps] [--yes]
 
 `up` runs in the foreground until Ctrl-C or SIGTERM (or SIGINT to the process alone), which stop everything it
@@ -81,7 +81,17 @@ def _parser() -> argparse.ArgumentParser:
         help="with --executor kubernetes: the embedded AWS endpoint as pods see it (default: the local one)",
     )
     up.add_argument(
-        "--max-parallel", type=int, default=0, help="local executor: tasks at once (default: CPUs)"
+        "--max-parallel",
+        type=int,
+        default=0,
+        help="local executor: at most N tasks at once (default: no count limit; tasks are admitted by their "
+        "CPU and memory requests against this machine)",
+    )
+    up.add_argument(
+        "--no-prewarm",
+        dest="prewarm",
+        action="store_false",
+        help="local executor: no fork server; every task attempt starts a fresh Python process",
     )
     up.add_argument("--pause-at", default="", help=argparse.SUPPRESS)  # test hook (durability tests)
     reset = commands.add_parser("reset", help="delete everything stored under the data directory")
@@ -127,6 +137,7 @@ def _up(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
         max_parallel=args.max_parallel,
+        prewarm=args.prewarm,
         pod_aws_endpoint=args.pod_aws_endpoint,
         pause_at=args.pause_at,
     )

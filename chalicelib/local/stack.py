@@ -53,7 +53,8 @@ class StackOptions:
     namespace: str = "default"
     table_prefix: str = "kfps"
     bucket: str = "kfps-data"
-    max_parallel: int = 0  # 0 = CPU count
+    max_parallel: int = 0  # 0 = no count limit (admission by CPU/memory requests)
+    prewarm: bool = True  # the local executor's fork server
     reconcile: bool = True
     # A test hook for the durability tests: the reconciler stops for good at the first checkpoint with this
     # label (after writing `<data dir>/paused-at-<label>`), so a kill lands exactly there.
@@ -80,6 +81,7 @@ def stack_settings(
         namespace=options.namespace,
         kubeconfig=options.kubeconfig,
         local_data_dir=str(data_dir),
+        local_prewarm=options.prewarm,
         reconcile_kick="local",
         scheduler_target=LOCAL_SCHEDULER_TARGET if moto_backed else "",
         scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",

@@ -4,7 +4,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from chalicelib.executors.local import LocalExecutor
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
 from chalicelib.task_contract import TaskSpec
+from tests.support.waiting import wait_for
 
 TIMEOUT = 60.0
 
@@ -37,14 +37,6 @@ def shell_task(
             env=env or {},
         )
     )
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def phases(executor: LocalExecutor, run_id: str = "r1") -> dict[str, AttemptPhase]:

@@ -272,6 +272,9 @@ class KubernetesExecutor:
             self._put(names.log_key(*key).removesuffix(".log") + ".launcher.log", launcher_log, "text/plain")
         self.cancel(run_id, task_id, attempt)
 
+    def close(self) -> None:
+        """Nothing to release: pods run on the cluster, and API clients hold nothing between calls."""
+
     # -- platform operations ---------------------------------------------------------------------------------
     def create_pvc(self, run_id: str, namespace: str, inputs: dict[str, Any]) -> str:
         """Create the claim of a CreatePVC task (idempotent); returns its name (the task's `name` output)."""
