@@ -455,3 +455,21 @@ def test_stopping_all_tasks_ends_forked_attempts_and_starts_nothing_in_their_pla
         wait_for(lambda pid=pid: not alive(pid), f"process {pid} to end")
     assert ProcessRecord.from_text(record_file.read_text()) == launcher  # nothing restarted it
     assert status_of(LocalExecutor(executor.data_dir), spec).phase is AttemptPhase.LOST  # re-run on restart
+
+
+def test_a_step_with_its_own_interpreter_settings_runs_as_a_plain_process(make_executor, compiled, tmp_path):
+    executor = make_executor(prewarm=True)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    spec = dataclasses.replace(
+        compiled(introspect, {"note": "own"}, tmp_path / "root"), env={"PYTHONPATH": str(extra)}
+    )
+
+    executor.launch(AttemptLaunch(spec))
+    status = finished(executor, spec)
+
+    assert status.phase is AttemptPhase.SUCCEEDED, executor.logs(spec.run_id, spec.task_id, 1)
+    assert PREWARMED_LOG_PREFIX not in executor.logs(spec.run_id, spec.task_id, 1)
+    seen = json.loads(status.result.parameters["Output"])
+    assert seen["leader_parent"] != executor.fork_server.pid
+    assert seen["env"]["PYTHONPATH"].startswith(str(extra))
