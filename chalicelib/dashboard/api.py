@@ -4,7 +4,9 @@
 - `GET /apis/v2beta1/runs/{run_id}/graph[?expand=<loop node id>,...]` → the run's graph laid out, each node
   with the task ids it stands for (the browser colours them from `GET /runs/{id}`);
 - `GET /apis/v2beta1/runs/{run_id}/tasks/{task_id}/io` → the task's inputs, producers and consumers;
-- `GET /apis/v2beta1/artifacts[?namespace=&search=&page_size=&page_token=]` → artifacts across runs.
+- `GET /apis/v2beta1/artifacts[?namespace=&search=&page_size=&page_token=]` → artifacts across runs;
+- `GET /apis/v2beta1/dashboard/session` → who the request's token belongs to and its namespaces (the header's
+  namespace switcher).
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ def get_task_io(run_id: str, task_id: str) -> dict:
         reads.launch_spec(current, run.run_id, record.task_id, record.attempt) if record.attempt else None
     )
     return task_io(spec, records, record, launched)
+
+
+@dashboard_api.route("/apis/v2beta1/dashboard/session", methods=["GET"])
+@handled()
+def get_session() -> dict:
+    multi_user = False  # wired to the request's principal with authentication
+    return {"multi_user": multi_user, "subject": "", "admin": not multi_user, "namespaces": []}
 
 
 @dashboard_api.route("/apis/v2beta1/artifacts", methods=["GET"])

@@ -10,6 +10,7 @@ import * as runDetails from "./run-details.js";
 import * as compare from "./compare.js";
 import * as recurring from "./recurring.js";
 import * as artifacts from "./artifacts.js";
+import { startSession } from "./session.js";
 
 const ROUTES = [
   // The links kfp.Client prints (KFP's UI paths) lead to the same pages.
@@ -64,7 +65,18 @@ async function route() {
   document.title = `${main.querySelector("h1")?.firstChild?.textContent || "Dashboard"} · KFP Serverless`;
 }
 
-window.addEventListener("hashchange", () => {
-  route().then(() => document.getElementById("main").focus({ preventScroll: true }));
-});
-route();
+async function start() {
+  const main = document.getElementById("main");
+  try {
+    if (!(await startSession(main))) return;
+  } catch (error) {
+    replace(main, h("h1", {}, "Cannot reach the API"), alertBox(error.message || String(error)));
+    return;
+  }
+  window.addEventListener("hashchange", () => {
+    route().then(() => main.focus({ preventScroll: true }));
+  });
+  await route();
+}
+
+start();

@@ -3,6 +3,7 @@
 import { api } from "./http.js";
 import { alertBox, badge, crumbs, facts, h, replace, time } from "./dom.js";
 import { preview } from "./previews.js";
+import { currentNamespace } from "./session.js";
 
 export async function listPage(main) {
   const rows = h("tbody");
@@ -16,7 +17,7 @@ export async function listPage(main) {
     const request = ++latest;
     if (fresh) { token = ""; replace(rows); }
     try {
-      const page = await api("artifacts", { query: { search: search.value.trim(), page_token: token, namespace: "" } });
+      const page = await api("artifacts", { query: { search: search.value.trim(), page_token: token, namespace: currentNamespace() } });
       if (request !== latest) return;
       token = page.next_page_token || "";
       for (const a of page.artifacts || []) {

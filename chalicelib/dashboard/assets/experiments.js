@@ -6,6 +6,7 @@ import { badge, crumbs, facts, h, notify, replace, tabBar, time, withButton } fr
 import { listView } from "./table.js";
 import { runList } from "./runs.js";
 import { recurringList } from "./recurring.js";
+import { currentNamespace } from "./session.js";
 
 export async function listPage(main) {
   let storage = "AVAILABLE";
@@ -43,7 +44,7 @@ function createForm(done) {
     event.preventDefault();
     if (!name.value.trim()) { name.setAttribute("aria-invalid", "true"); notify("An experiment needs a name", "error"); name.focus(); return; }
     name.removeAttribute("aria-invalid");
-    const created = await withButton(submit, () => api("experiments", { method: "POST", json: { display_name: name.value.trim(), description: description.value.trim() } }));
+    const created = await withButton(submit, () => api("experiments", { method: "POST", json: { display_name: name.value.trim(), description: description.value.trim(), namespace: currentNamespace() } }));
     if (created) { name.value = ""; description.value = ""; await done(created); }
   } },
   h("label", { for: "experiment-name" }, "New experiment"), name,

@@ -7,6 +7,7 @@ import { listView } from "./table.js";
 import { drawGraph } from "./graph-view.js";
 import { rootParameters, typeLabel } from "./params.js";
 import { toYaml } from "./yaml.js";
+import { currentNamespace } from "./session.js";
 
 const PACKAGE_TYPES = ".yaml,.yml,.json,.zip,.tar.gz,.tgz";
 
@@ -73,7 +74,7 @@ export async function listPage(main) {
     path: "pipelines",
     key: "pipelines",
     label: "Pipelines",
-    query: () => ({ namespace: "" }),
+    query: () => ({ namespace: currentNamespace() }),
     columns: [
       { label: "Name", sort: "display_name", cell: (p) => h("a", { href: `#/pipelines/${encodeURIComponent(p.pipeline_id)}` }, p.display_name) },
       { label: "Description", sort: "description", optional: true, cell: (p) => p.description || "" },
@@ -87,7 +88,7 @@ export async function listPage(main) {
     nameLabel: "Pipeline name",
     submitLabel: "Upload",
     submit: async (file, name, description) => {
-      const created = await api("pipelines/upload", { method: "POST", query: { name, description }, form: packageForm(file) });
+      const created = await api("pipelines/upload", { method: "POST", query: { name, description, namespace: currentNamespace() }, form: packageForm(file) });
       notify(`Pipeline ${created.display_name} uploaded`);
       location.hash = `#/pipelines/${encodeURIComponent(created.pipeline_id)}`;
     },

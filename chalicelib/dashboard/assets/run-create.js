@@ -4,6 +4,7 @@
 import { api, listAll } from "./http.js";
 import { alertBox, crumbs, h, replace, time } from "./dom.js";
 import { parameterFields, rootParameters } from "./params.js";
+import { currentNamespace } from "./session.js";
 
 export function createRunPage(main, context) {
   return sourceForm(main, context, false);
@@ -22,7 +23,7 @@ async function sourceForm(main, { query }, recurring) {
   const cloneRef = clone && clone.pipeline_version_reference;
   let pipelineId = query.get("pipeline") || (cloneRef ? cloneRef.pipeline_id : "");
   let versionId = query.get("version") || (cloneRef ? cloneRef.pipeline_version_id : "");
-  const [pipelines, experiments] = await Promise.all([listAll("pipelines", "pipelines", { namespace: "" }), listAll("experiments", "experiments", { namespace: "" })]);
+  const [pipelines, experiments] = await Promise.all([listAll("pipelines", "pipelines", { namespace: currentNamespace() }), listAll("experiments", "experiments", { namespace: currentNamespace() })]);
   const usable = experiments.filter((e) => e.storage_state !== "ARCHIVED");
   const experimentId = query.get("experiment") || (clone ? clone.experiment_id : "");
 

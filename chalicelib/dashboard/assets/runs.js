@@ -4,6 +4,7 @@ import { api } from "./http.js";
 import { badge, duration, h, notify, replace, tabBar, time, withButton } from "./dom.js";
 import { listView } from "./table.js";
 import { experimentLink, versionLink } from "./names.js";
+import { currentNamespace } from "./session.js";
 
 export const RUN_STATES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED", "SKIPPED", "PAUSED"];
 export const ACTIVE_STATES = new Set(["PENDING", "RUNNING", "CANCELING", "PAUSED", "RUNTIME_STATE_UNSPECIFIED"]);
@@ -26,7 +27,7 @@ export function runList({ experimentId = "", recurringRunId = "", label = "Runs"
     label,
     selectable: true,
     rowId: (run) => run.run_id,
-    query: () => (experimentId ? { experiment_id: experimentId } : { namespace: "" }),
+    query: () => (experimentId ? { experiment_id: experimentId } : { namespace: currentNamespace() }),
     predicates: () => [["storage_state", "EQUALS", storage()], ["state", "EQUALS", stateFilter.value], ["recurring_run_id", "EQUALS", recurringRunId]],
     toolbar: [stateFilter, actions.compare, actions.archive, actions.unarchive, actions.remove, selectedInfo],
     onSelect: (ids) => {
