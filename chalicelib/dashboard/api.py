@@ -17,10 +17,12 @@ from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound
 from chalicelib.api.request_helpers import handled, path_id, query_params
 from chalicelib.dashboard import reads
+from chalicelib.dashboard.argo_graph import argo_run_graph, argo_version_graph
 from chalicelib.dashboard.artifact_index import artifact_rows, matches
 from chalicelib.dashboard.graph import run_graph, version_graph
 from chalicelib.dashboard.layout import layout, layout_to_json
 from chalicelib.dashboard.task_io import task_io
+from chalicelib.spec.argo_workflow import is_workflow
 
 dashboard_api = Blueprint(__name__)
 
@@ -34,7 +36,8 @@ MAX_RUNS_PER_ARTIFACT_PAGE = 20
 @handled()
 def get_version_graph(pipeline_id: str, version_id: str) -> dict:
     spec = reads.version_spec(runtime.current(), path_id(pipeline_id), path_id(version_id))
-    return layout_to_json(layout(version_graph(spec)))
+    graph = argo_version_graph(spec) if is_workflow(spec) else version_graph(spec)
+    return layout_to_json(layout(graph))
 
 
 @dashboard_api.route("/apis/v2beta1/runs/{run_id}/graph", methods=["GET"])
@@ -46,7 +49,8 @@ def get_run_graph(run_id: str) -> dict:
         raise InvalidArgument(f"expand names {len(expanded)} loops; at most {MAX_EXPANDED} can be expanded")
     _, spec, records = reads.run_spec_and_tasks(runtime.current(), path_id(run_id))
     # task_count lets the browser tell when new task instances (e.g. loop iterations) need a new layout.
-    return {**layout_to_json(layout(run_graph(spec, records, expanded))), "task_count": len(records)}
+    draw = argo_run_graph if is_workflow(spec) else run_graph
+    return {**layout_to_json(layout(draw(spec, records, expanded))), "task_count": len(records)}
 
 
 @dashboard_api.route("/apis/v2beta1/runs/{run_id}/tasks/{task_id}/io", methods=["GET"])
