@@ -36,8 +36,8 @@ up: $(STAMP)
 ## `make test ARGS="tests/api -x"` runs a part once (add `--store dynamodb` for the moto-backed store)
 test: $(STAMP) $(KFP1_STAMP) chromium
 ifeq ($(strip $(ARGS)),)
-	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store embedded
-	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store dynamodb $(STORE_BOUND_TESTS)
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store embedded --durations=25
+	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest --store dynamodb --durations=25 $(STORE_BOUND_TESTS)
 else
 	KFPS_CHROMIUM=$(CHROMIUM) KFPS_KFP1_PYTHON=$(CURDIR)/$(KFP1_PY) $(PY) -m pytest $(ARGS)
 endif
