@@ -167,3 +167,15 @@ def test_a_v1_run_page_draws_and_colours_its_graph(dashboard, finished_v1_run):
     expect(graph.locator('.node[data-id="root.my-out-cop"]')).to_have_class(re.compile(r"\bst-SUCCEEDED\b"))
     dashboard.shot("v1-run-graph")
     assert not dashboard.errors
+
+
+def test_a_v1_version_graph_is_served(local_stack, kfp_client):
+    path = V1_CORPUS / "coin.yaml"
+    if not path.is_file():
+        pytest.skip(f"the v1 corpus is not at {V1_CORPUS}")
+    pipeline = kfp_client.upload_pipeline(str(path), pipeline_name=f"v1-version-graph-{uuid.uuid4().hex[:6]}")
+    version = kfp_client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions[0]
+    url = f"{local_stack.url}/apis/v2beta1/pipelines/{pipeline.pipeline_id}/versions/{version.pipeline_version_id}/graph"
+    graph = requests.get(url, timeout=30).json()
+    assert {node["id"]: node["kind"] for node in graph["nodes"]}["condition-1"] == "condition"
+    assert ("flip", "condition-1") in {(edge["source"], edge["target"]) for edge in graph["edges"]}
