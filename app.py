@@ -7,8 +7,8 @@ end. Handler modules are imported when called, so the API function's cold import
 from chalice import Chalice, Rate
 
 from chalicelib import runtime
-from chalicelib.api.authentication import serve_authenticated
 from chalicelib.api.artifacts import artifacts
+from chalicelib.api.authentication import serve_authenticated
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
 from chalicelib.api.package_uploads import package_uploads

@@ -33,7 +33,9 @@ def build_runtime(settings: Settings) -> Runtime:
 
 _installed: Runtime | None = None
 _lock = threading.Lock()
-_serving: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("kfps_request_runtime", default=None)
+_serving: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
+    "kfps_request_runtime", default=None
+)
 
 
 @contextlib.contextmanager

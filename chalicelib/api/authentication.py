@@ -20,7 +20,9 @@ from chalicelib.timestamps import now_text
 
 
 def serve_authenticated(
-    current: Runtime, request: chalice.app.Request, get_response: Callable[[chalice.app.Request], chalice.Response]
+    current: Runtime,
+    request: chalice.app.Request,
+    get_response: Callable[[chalice.app.Request], chalice.Response],
 ) -> chalice.Response:
     try:
         principal = authenticate(current.settings, current.store.tokens, request.headers or {}, now_text())

@@ -28,3 +28,9 @@ def serving_as(principal: Principal) -> Iterator[None]:
         yield
     finally:
         _principal.reset(token)
+
+
+def request_namespace(given: str) -> str:
+    """The namespace a request acts in for experiments, runs and recurring runs: the one it names, else the
+    caller's only namespace (so `kfp.Client` with a one-namespace token works without naming it), else ""."""
+    return given or current_principal().default_namespace()

@@ -34,7 +34,9 @@ class EmbeddedTokenStore:
 
     def get_token(self, token_id: str) -> ApiToken:
         with self._db.read() as connection:
-            row = first(connection.execute("SELECT record FROM tokens WHERE token_id = ?", (token_id,)).fetchall())
+            row = first(
+                connection.execute("SELECT record FROM tokens WHERE token_id = ?", (token_id,)).fetchall()
+            )
         if row is None:
             raise NotFound(f"Token {token_id} not found")
         return _decoded(row[0])
