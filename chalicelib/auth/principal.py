@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-Source = Literal["token", "oidc", "open"]
+Source = Literal["token", "oidc", "open", "anonymous"]
 SHARED_NAMESPACE = ""
 
 
@@ -43,3 +43,5 @@ class Principal:
 
 
 OPEN_PRINCIPAL = Principal(subject="open", namespaces=frozenset(), admin=True, source="open")
+# Who serves the public routes in multi-user mode (healthz, the dashboard's static files): no namespace at all.
+ANONYMOUS = Principal(subject="anonymous", namespaces=frozenset(), admin=False, source="anonymous")
