@@ -16,6 +16,7 @@ from chalicelib.auth.errors import Unauthenticated
 from chalicelib.auth.principal import ANONYMOUS, Principal
 from chalicelib.auth.request_principal import serving_as
 from chalicelib.auth.scoped_store import scoped_store
+from chalicelib.observability.logs import logger
 from chalicelib.runtime import Runtime
 from chalicelib.timestamps import now_text
 
@@ -38,6 +39,8 @@ def serve_authenticated(
                 current.settings, current.store.tokens, request.headers or {}, now_text()
             )
     except Unauthenticated as exc:
+        # The reason names a token by its id at most, never its secret.
+        logger().info("request not authenticated", extra={"reason": str(exc), "path": request.path})
         response = error_response(exc)
         response.headers["WWW-Authenticate"] = 'Bearer realm="kfp-serverless"'
         return response

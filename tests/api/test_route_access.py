@@ -663,3 +663,19 @@ def test_lists_without_a_namespace_show_the_callers_own(root_api, tokens, contex
 
 def test_healthz_says_multi_user(root_api) -> None:
     assert root_api.call("GET", f"{V2}/healthz")[1]["multi_user"] is True
+
+
+def test_tokens_never_reach_the_logs(root_api, tokens, context, capsys, caplog) -> None:
+    caplog.set_level("DEBUG")
+    for identity in ("own", "revoked", "expired", "other"):
+        headers = tokens.headers(identity)
+        root_api.call("GET", f"{V2}/runs/{context.world.run_id}", headers=headers)
+        root_api.call(
+            "POST", f"{V2}/pipelines", {"name": unique_name("p"), "namespace": OWN}, headers=headers
+        )
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert "request not authenticated" in logged and "pipeline created" in logged, "nothing to check"
+    for identity in ("own", "revoked", "expired", "other"):
+        secret = getattr(tokens, identity).split("_", 2)[2]
+        assert secret not in logged
