@@ -166,6 +166,11 @@ class Settings:
                 admin_group=env.get("KFPS_OIDC_ADMIN_GROUP", OidcSettings.admin_group),
             ),
         )
+        if settings.stage != defaults.stage and not settings.multi_user:
+            raise ValueError(
+                f"stage {settings.stage!r} would run open: a cloud stage needs KFPS_MULTI_USER=true (tokens and "
+                "namespaces); only the local stack runs open"
+            )
         if settings.oidc.enabled and not settings.oidc.audience:
             raise ValueError("KFPS_OIDC_ISSUER needs KFPS_OIDC_AUDIENCE (the app client id)")
         if settings.executor != "kubernetes":
