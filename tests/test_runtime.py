@@ -57,5 +57,7 @@ def test_a_cloud_stage_refuses_to_run_open():
 def test_oidc_settings_need_an_audience():
     with pytest.raises(ValueError, match="AUDIENCE"):
         Settings.from_env({"KFPS_OIDC_ISSUER": "https://issuer.example"})
-    oidc = Settings.from_env({"KFPS_OIDC_ISSUER": "https://issuer.example/", "KFPS_OIDC_AUDIENCE": "app"}).oidc
+    oidc = Settings.from_env(
+        {"KFPS_OIDC_ISSUER": "https://issuer.example/", "KFPS_OIDC_AUDIENCE": "app"}
+    ).oidc
     assert oidc.enabled and oidc.keys_url == "https://issuer.example/.well-known/jwks.json"

@@ -9,6 +9,7 @@ import dataclasses
 import http.server
 import json
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -614,8 +615,13 @@ def test_shared_pipelines_are_read_by_all_and_written_by_admins_only(root_api, t
     world = context.world
     for identity in ("own", "other", "admin"):
         headers = tokens.headers(identity)
-        assert root_api.call("GET", f"{V2}/pipelines/{world.shared_pipeline_id}", headers=headers)[0] == 200
-        listed = root_api.call("GET", f"{V2}/pipelines", headers=headers)[1]["pipelines"]
+        status, shared = root_api.call("GET", f"{V2}/pipelines/{world.shared_pipeline_id}", headers=headers)
+        assert status == 200
+        name_filter = json.dumps(
+            {"predicates": [{"operation": 1, "key": "display_name", "stringValue": shared["display_name"]}]}
+        )
+        query = urllib.parse.urlencode({"filter": name_filter})
+        listed = root_api.call("GET", f"{V2}/pipelines?{query}", headers=headers)[1]["pipelines"]
         assert world.shared_pipeline_id in [p["pipeline_id"] for p in listed]
     change = {"description": "mine now"}
     path = f"{V2}/pipelines/{world.shared_pipeline_id}"
