@@ -8,6 +8,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import runtime
 from chalicelib.api.artifacts import artifacts
+from chalicelib.api.authentication import serve_authenticated
 from chalicelib.api.experiments import experiments
 from chalicelib.api.healthz import healthz
 from chalicelib.api.package_uploads import package_uploads
@@ -47,8 +48,9 @@ for blueprint in (
 
 @app.middleware("http")
 def observed_request(event, get_response):
-    with invocation(runtime.current().settings, getattr(event, "lambda_context", None)):
-        return get_response(event)
+    current = runtime.current()
+    with invocation(current.settings, getattr(event, "lambda_context", None)):
+        return serve_authenticated(current, event, get_response)
 
 
 @app.lambda_function(name="reconcile")

@@ -1,13 +1,18 @@
 """The process-wide runtime the Chalice app's routes and Lambda handlers use: settings, store, reconcile kicker.
 
 A Lambda builds it from its environment on first use (`current()`), once per container; the local stack and the
-tests build their own and `install()` it before serving. Nothing per request is kept here.
+tests build their own and `install()` it before serving. While the app serves a request, `current()` is the
+request's view of it (`serving`: its store scoped to the caller's namespaces), kept in a context variable,
+never on shared objects.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import threading
+from collections.abc import Iterator
 
 from chalicelib.reconcile_kick import Kicker, kicker_for
 from chalicelib.settings import Settings
@@ -28,6 +33,19 @@ def build_runtime(settings: Settings) -> Runtime:
 
 _installed: Runtime | None = None
 _lock = threading.Lock()
+_serving: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
+    "kfps_request_runtime", default=None
+)
+
+
+@contextlib.contextmanager
+def serving(runtime: Runtime) -> Iterator[None]:
+    """Make `runtime` what `current()` returns in this context (one request) until the block ends."""
+    token = _serving.set(runtime)
+    try:
+        yield
+    finally:
+        _serving.reset(token)
 
 
 def install(runtime: Runtime | None) -> None:
@@ -43,9 +61,10 @@ def installed() -> Runtime | None:
 
 
 def current() -> Runtime:
-    """The installed runtime, else the one the environment describes (built once)."""
+    """The request's runtime while serving one, else the installed runtime, else the one the environment
+    describes (built once)."""
     global _installed
-    runtime = _installed
+    runtime = _serving.get() or _installed
     if runtime is not None:
         return runtime
     with _lock:

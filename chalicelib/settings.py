@@ -45,6 +45,36 @@ class AwsAccess:
 
 
 @dataclasses.dataclass(frozen=True)
+class OidcSettings:
+    """OIDC/Cognito user-pool JWTs as bearer tokens (beside the API tokens): empty `issuer` = off. The JWT's
+    `namespaces_claim` (a list or a space/comma separated string, e.g. Cognito's `cognito:groups`) names its
+    namespaces; the value `admin_group` in it grants admin."""
+
+    issuer: str = ""
+    audience: str = ""
+    jwks_url: str = ""  # default: <issuer>/.well-known/jwks.json (Cognito's)
+    namespaces_claim: str = "cognito:groups"
+    admin_group: str = "kfp-admin"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+    @property
+    def keys_url(self) -> str:
+        return self.jwks_url or f"{self.issuer.rstrip('/')}/.well-known/jwks.json"
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     # Where records and objects live: "dynamodb" (DynamoDB tables + the S3 bucket) or "embedded" (SQLite and
     # files under `local_data_dir`, the default of `kfps up`).
@@ -79,6 +109,10 @@ class Settings:
     metrics_namespace: str = ""
     # The Kubernetes executor's settings (None: derived from these settings and its defaults when built).
     kubernetes: KubernetesSettings | None = None
+    # Authentication and KFP namespaces (`KFPS_MULTI_USER`): every request needs a bearer token, and sees only
+    # its namespaces. Off = open single-user mode (the local stack's default); a cloud stage never runs open.
+    multi_user: bool = False
+    oidc: OidcSettings = OidcSettings()
 
     @property
     def region(self) -> str:
@@ -123,7 +157,22 @@ class Settings:
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),
             stage=env.get("KFPS_STAGE", defaults.stage),
             metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", defaults.metrics_namespace),
+            multi_user=_flag(env, "KFPS_MULTI_USER"),
+            oidc=OidcSettings(
+                issuer=env.get("KFPS_OIDC_ISSUER", ""),
+                audience=env.get("KFPS_OIDC_AUDIENCE", ""),
+                jwks_url=env.get("KFPS_OIDC_JWKS_URL", ""),
+                namespaces_claim=env.get("KFPS_OIDC_NAMESPACES_CLAIM", OidcSettings.namespaces_claim),
+                admin_group=env.get("KFPS_OIDC_ADMIN_GROUP", OidcSettings.admin_group),
+            ),
         )
+        if settings.stage != defaults.stage and not settings.multi_user:
+            raise ValueError(
+                f"stage {settings.stage!r} would run open: a cloud stage needs KFPS_MULTI_USER=true (tokens and "
+                "namespaces); only the local stack runs open"
+            )
+        if settings.oidc.enabled and not settings.oidc.audience:
+            raise ValueError("KFPS_OIDC_ISSUER needs KFPS_OIDC_AUDIENCE (the app client id)")
         if settings.executor != "kubernetes":
             return settings
         return dataclasses.replace(settings, kubernetes=KubernetesSettings.from_app_settings(settings, env))

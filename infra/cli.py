@@ -35,6 +35,15 @@ def parser() -> argparse.ArgumentParser:
     deploy.add_argument("--launcher-image", default="", help="launcher image URI (default: the stack's ECR)")
     deploy.add_argument("--log-level", default="INFO", choices=LOG_LEVELS)
     deploy.add_argument("--pod-service-account", default="kfp-serverless-pods")
+    deploy.add_argument(
+        "--oidc-issuer", default="", help="accept JWTs of this issuer (a Cognito user pool URL)"
+    )
+    deploy.add_argument("--oidc-audience", default="", help="with --oidc-issuer: the app client id")
+    deploy.add_argument("--oidc-jwks-url", default="", help="default: <issuer>/.well-known/jwks.json")
+    deploy.add_argument(
+        "--oidc-namespaces-claim", default="cognito:groups", help="the claim naming namespaces"
+    )
+    deploy.add_argument("--oidc-admin-group", default="kfp-admin", help="the claim value that grants admin")
     deploy.add_argument("--build-dir", type=Path, default=None, help="where to write build/<stage>/")
     deploy.add_argument(
         "--dry-run", action="store_true", help="write build/<stage>/ and print the plan; touch no AWS"
@@ -80,6 +89,11 @@ def run_deploy(args: argparse.Namespace) -> int:
         launcher_image=args.launcher_image,
         log_level=args.log_level,
         pod_service_account=args.pod_service_account,
+        oidc_issuer=args.oidc_issuer,
+        oidc_audience=args.oidc_audience,
+        oidc_jwks_url=args.oidc_jwks_url,
+        oidc_namespaces_claim=args.oidc_namespaces_claim,
+        oidc_admin_group=args.oidc_admin_group,
     )
     session = None if args.dry_run else _session(options.region)
     region = options.region or (session.region_name if session else "") or "us-east-1"
@@ -93,7 +107,8 @@ def run_deploy(args: argparse.Namespace) -> int:
 
     result = deploy(options, packaged, session)
     print(f"\nKFP Serverless ({options.stage}) is at {result.api_url}\n")
-    print(f"  import kfp; client = kfp.Client(host={result.api_url!r})\n")
+    print(f"  kfps token create --stage-tables {options.stack_name} --namespace NS   (prints TOKEN once)")
+    print(f"  import kfp; client = kfp.Client(host={result.api_url!r}, existing_token=TOKEN)\n")
     return 0
 
 

@@ -25,6 +25,10 @@ OBJECT_READ = ("s3:GetObject", "s3:GetObjectVersion")
 OBJECT_WRITE = ("s3:PutObject",)
 OBJECT_DELETE = ("s3:DeleteObject",)
 ALL_TABLES = ("names", "experiments", "pipelines", "versions", "runs", "tasks", "recurring-runs", "cache")
+TOKENS_TABLE = (
+    "tokens"  # API tokens: read (GetItem) by the API only; written by `kfps token` with the operator's
+)
+# credentials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,7 @@ class FunctionAccess:
     invokes_reconcile: may async-invoke the reconcile function (the kick after run changes).
     manages_schedules: may create/update/delete schedules in the stack's group and pass the scheduler role.
     reaches_cluster: `eks:DescribeCluster` on the stack's cluster, an EKS access entry, optional VPC.
+    authenticates: reads API tokens (GetItem on the tokens table only) and is told the OIDC settings.
     async_invoked: invoked asynchronously (kick, schedule, EventBridge): failures go to the dead-letter queue.
     """
 
@@ -46,6 +51,12 @@ class FunctionAccess:
     manages_schedules: bool = False
     reaches_cluster: bool = False
     async_invoked: bool = False
+    authenticates: bool = False
+
+    @property
+    def table_kinds(self) -> tuple[str, ...]:
+        """Every table the function touches (the tokens table read-only)."""
+        return self.tables + ((TOKENS_TABLE,) if self.authenticates else ())
 
 
 API = FunctionAccess(
@@ -66,6 +77,7 @@ API = FunctionAccess(
     ),
     invokes_reconcile=True,
     manages_schedules=True,
+    authenticates=True,
 )
 RECONCILE = FunctionAccess(
     logical_id="Reconcile",
@@ -139,6 +151,9 @@ def policy(function: FunctionAccess) -> dict[str, Any]:
     statements.append(
         parts.statement("Tables", [*TABLE_READ, *TABLE_WRITE], table_arns(function.tables)),
     )
+    if function.authenticates:
+        tokens = parts.arn("dynamodb", f"table/${{AWS::StackName}}-{TOKENS_TABLE}")
+        statements.append(parts.statement("TokenReads", ["dynamodb:GetItem"], [tokens]))
     by_actions: dict[tuple[str, ...], list[str]] = {}
     for prefix, actions in function.objects:
         by_actions.setdefault(tuple(sorted(actions)), []).append(prefix)
@@ -229,7 +244,15 @@ def environment(function: FunctionAccess) -> dict[str, Any]:
         "POWERTOOLS_LOG_LEVEL": parts.ref("LogLevel"),
         # The EMF metrics' namespace (their one dimension, `stage`, is KFPS_STAGE).
         "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+        # A cloud stage never runs open (`Settings.from_env` refuses to).
+        "KFPS_MULTI_USER": "true",
     }
+    if function.authenticates:
+        variables["KFPS_OIDC_ISSUER"] = parts.ref("OidcIssuer")
+        variables["KFPS_OIDC_AUDIENCE"] = parts.ref("OidcAudience")
+        variables["KFPS_OIDC_JWKS_URL"] = parts.ref("OidcJwksUrl")
+        variables["KFPS_OIDC_NAMESPACES_CLAIM"] = parts.ref("OidcNamespacesClaim")
+        variables["KFPS_OIDC_ADMIN_GROUP"] = parts.ref("OidcAdminGroup")
     if function.invokes_reconcile:
         variables["KFPS_RECONCILE_KICK"] = parts.sub("lambda:${Reconcile}")
     if function.manages_schedules:

@@ -37,6 +37,11 @@ class StageOptions:
     api_throttle_burst: int = 100
     stalled_run_seconds: int = 3600
     log_retention_days: int = 90
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_namespaces_claim: str = "cognito:groups"
+    oidc_admin_group: str = "kfp-admin"
 
     def __post_init__(self) -> None:
         if not _STAGE_PATTERN.match(self.stage):
@@ -59,6 +64,10 @@ class StageOptions:
                 raise StageError(f"--security-groups: {group!r} is not a security group id (sg-...)")
         if self.log_level not in LOG_LEVELS:
             raise StageError(f"--log-level {self.log_level!r}: one of {', '.join(LOG_LEVELS)}")
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            raise StageError(f"--oidc-issuer {self.oidc_issuer!r} must be an https:// URL")
+        if bool(self.oidc_issuer) != bool(self.oidc_audience):
+            raise StageError("--oidc-issuer and --oidc-audience go together: give both or neither")
         for name in ("api_throttle_rate", "api_throttle_burst", "stalled_run_seconds", "log_retention_days"):
             if getattr(self, name) <= 0:
                 raise StageError(f"--{name.replace('_', '-')} must be positive")
@@ -86,6 +95,11 @@ class StageOptions:
             "StalledRunSeconds": str(self.stalled_run_seconds),
             "LogRetentionDays": str(self.log_retention_days),
             "DataProtection": "true" if self.prod_like else "false",
+            "OidcIssuer": self.oidc_issuer,
+            "OidcAudience": self.oidc_audience,
+            "OidcJwksUrl": self.oidc_jwks_url,
+            "OidcNamespacesClaim": self.oidc_namespaces_claim,
+            "OidcAdminGroup": self.oidc_admin_group,
         }
 
     def tags(self) -> dict[str, str]:

@@ -61,6 +61,20 @@ def parameters() -> dict[str, Any]:
             "AllowedValues": ["true", "false"],
             "Description": "Deletion protection on the tables (on for prod-like stages)",
         },
+        # OIDC/Cognito JWTs beside the API tokens (empty issuer: API tokens only).
+        "OidcIssuer": {
+            "Type": "String",
+            "Default": "",
+            "Description": "JWT issuer, e.g. a Cognito user pool URL",
+        },
+        "OidcAudience": {"Type": "String", "Default": "", "Description": "JWT audience (the app client id)"},
+        "OidcJwksUrl": {
+            "Type": "String",
+            "Default": "",
+            "Description": "empty: <issuer>/.well-known/jwks.json",
+        },
+        "OidcNamespacesClaim": {"Type": "String", "Default": "cognito:groups"},
+        "OidcAdminGroup": {"Type": "String", "Default": "kfp-admin"},
     }
 
 

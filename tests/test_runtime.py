@@ -43,3 +43,21 @@ def test_local_kicks_reach_every_listener_and_survive_a_failing_one() -> None:
     kicks.remove_listener(seen.append)
     kicks.kick("r2")
     assert seen == ["r1"]
+
+
+def test_a_cloud_stage_refuses_to_run_open():
+    with pytest.raises(ValueError, match="KFPS_MULTI_USER"):
+        Settings.from_env({"KFPS_STAGE": "prod"})
+    assert Settings.from_env({"KFPS_STAGE": "prod", "KFPS_MULTI_USER": "true"}).multi_user
+    assert not Settings.from_env({}).multi_user
+    with pytest.raises(ValueError, match="KFPS_MULTI_USER"):
+        Settings.from_env({"KFPS_MULTI_USER": "maybe"})
+
+
+def test_oidc_settings_need_an_audience():
+    with pytest.raises(ValueError, match="AUDIENCE"):
+        Settings.from_env({"KFPS_OIDC_ISSUER": "https://issuer.example"})
+    oidc = Settings.from_env(
+        {"KFPS_OIDC_ISSUER": "https://issuer.example/", "KFPS_OIDC_AUDIENCE": "app"}
+    ).oidc
+    assert oidc.enabled and oidc.keys_url == "https://issuer.example/.well-known/jwks.json"

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import chalice
 
+from chalicelib.auth import errors as auth_errors
 from chalicelib.observability.logs import logger
 from chalicelib.services import errors as service_errors
 from chalicelib.spec.errors import SpecError
@@ -121,7 +122,7 @@ class Unimplemented(ApiError):
 def to_api_error(exc: Exception) -> ApiError:
     """Map any exception to the `ApiError` that describes it to the client.
 
-    ApiError: itself. Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted,
+    ApiError: itself. Auth Unauthenticated → Unauthenticated (401), Forbidden → PermissionDenied (403). Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted,
     LimitReached → ResourceExhausted, PresignedUrlsUnsupported → FailedPrecondition. Service refusals: InvalidRequest → InvalidArgument, FailedPrecondition →
     FailedPrecondition, Refused → Aborted. SpecError (invalid package or parameters) → InvalidArgument. Chalice's own 400/404/409
     errors (e.g. "Error Parsing JSON" from `json_body`) keep their status. Anything else → Internal with a
@@ -129,6 +130,10 @@ def to_api_error(exc: Exception) -> ApiError:
     """
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, auth_errors.Unauthenticated):
+        return Unauthenticated(str(exc) or "Unauthenticated")
+    if isinstance(exc, auth_errors.Forbidden):
+        return PermissionDenied(str(exc) or "Permission denied")
     if isinstance(exc, store_errors.NotFound):
         return NotFound(str(exc) or "Not found")
     if isinstance(exc, store_errors.AlreadyExists):

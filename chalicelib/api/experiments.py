@@ -18,6 +18,7 @@ from chalicelib.api.request_helpers import (
     split_action,
     string_field,
 )
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.services import experiments as experiment_service
 from chalicelib.store.records import Experiment
 
@@ -55,7 +56,7 @@ def create_experiment() -> dict:
         current,
         name,
         string_field(body, "description", "experiment"),
-        string_field(body, "namespace", "experiment"),
+        request_namespace(string_field(body, "namespace", "experiment")),
     )
     return experiment_to_api(created)
 
@@ -71,7 +72,7 @@ def get_experiment(experiment_id: str) -> dict:
 def list_experiments() -> dict:
     params = query_params(experiments.current_request)
     query = parse_list_query(params, EXPERIMENT_FIELDS)
-    found = runtime.current().store.catalog.list_experiments(params.get("namespace", ""))
+    found = runtime.current().store.catalog.list_experiments(request_namespace(params.get("namespace") or ""))
     return list_response("experiments", paginate((experiment_to_api(item) for item in found), query))
 
 

@@ -1,4 +1,4 @@
-"""HealthzService: `kfp.Client` calls it in its constructor and reads only `multi_user`; `pipeline_store` says
+"""HealthzService: `kfp.Client` calls it in its constructor and reads only `multi_user` (true when authentication and namespaces are on); `pipeline_store` says
 which store the deployment runs on ("dynamodb" or "embedded")."""
 
 from __future__ import annotations
@@ -14,4 +14,5 @@ healthz = Blueprint(__name__)
 @healthz.route("/apis/v2beta1/healthz", methods=["GET"])
 @handled()
 def get_healthz() -> dict:
-    return {"multi_user": False, "pipeline_store": runtime.current().store.kind}
+    current = runtime.current()
+    return {"multi_user": current.settings.multi_user, "pipeline_store": current.store.kind}

@@ -25,6 +25,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.platform_support import check_platform_support
 from chalicelib.services import recurring_runs as recurring_run_service
 from chalicelib.services.experiments import experiment_and_namespace
@@ -132,7 +133,7 @@ def create_recurring_run() -> dict:
     experiment_id, namespace = experiment_and_namespace(
         current,
         string_field(body, "experiment_id", "recurring_run"),
-        string_field(body, "namespace", "recurring_run"),
+        request_namespace(string_field(body, "namespace", "recurring_run")),
     )
     source = resolve_pipeline_source(current, body, "recurring_run")
     parameters, pipeline_root = runtime_config_of(body, "recurring_run")
@@ -173,9 +174,9 @@ def get_recurring_run(recurring_run_id: str) -> dict:
 def list_recurring_runs() -> dict:
     params = query_params(recurring_runs.current_request)
     query = parse_list_query(params, RECURRING_RUN_FIELDS)
-    found = runtime.current().store.recurring_runs.list_recurring_runs(
-        params.get("namespace") or "", params.get("experiment_id") or ""
-    )
+    experiment_id = params.get("experiment_id") or ""
+    namespace = params.get("namespace") or ("" if experiment_id else request_namespace(""))
+    found = runtime.current().store.recurring_runs.list_recurring_runs(namespace, experiment_id)
     return list_response("recurringRuns", paginate((recurring_run_to_api(item) for item in found), query))
 
 

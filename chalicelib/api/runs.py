@@ -21,6 +21,7 @@ from chalicelib.api.request_helpers import (
 )
 from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
 from chalicelib.api.task_details import task_details
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.platform_support import check_platform_support
 from chalicelib.runtime import Runtime
 from chalicelib.services import runs as run_service
@@ -108,7 +109,7 @@ def create_run() -> dict:
     if not display_name:
         raise InvalidArgument("run.display_name is required")
     experiment_id, namespace = experiment_and_namespace(
-        current, string_field(body, "experiment_id", "run"), ""
+        current, string_field(body, "experiment_id", "run"), request_namespace("")
     )
     source = resolve_pipeline_source(current, body, "run")
     parameters, pipeline_root = runtime_config_of(body, "run")
@@ -148,9 +149,9 @@ def get_run(run_id: str) -> dict:
 def list_runs() -> dict:
     params = query_params(runs.current_request)
     query = parse_list_query(params, RUN_FIELDS)
-    found = runtime.current().store.runs.list_runs(
-        params.get("namespace") or "", params.get("experiment_id") or ""
-    )
+    experiment_id = params.get("experiment_id") or ""
+    namespace = params.get("namespace") or ("" if experiment_id else request_namespace(""))
+    found = runtime.current().store.runs.list_runs(namespace, experiment_id)
     visible = (run_to_api(item) for item in found if not item.delete_requested)
     return list_response("runs", paginate(visible, query))
 

@@ -16,6 +16,7 @@ from chalice import Blueprint
 from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound
 from chalicelib.api.request_helpers import handled, path_id, query_params
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.dashboard import reads
 from chalicelib.dashboard.argo_graph import argo_run_graph, argo_version_graph
 from chalicelib.dashboard.artifact_index import artifact_rows, matches
@@ -84,7 +85,7 @@ def list_artifacts() -> dict:
     run_index, offset = _artifact_token(params.get("page_token") or "")
     search = (params.get("search") or "").strip()
     current = runtime.current()
-    runs = reads.runs_newest_first(current, params.get("namespace") or "")
+    runs = reads.runs_newest_first(current, request_namespace(params.get("namespace") or ""))
     rows: list[dict] = []
     scanned = 0
     while run_index < len(runs) and scanned < MAX_RUNS_PER_ARTIFACT_PAGE:

@@ -2,11 +2,15 @@
 
     kfps up [--port 8000] [--data-dir .kfps] [--aws [--aws-port N] [--aws-host ADDR]]
             [--executor local|kubernetes] [--kubeconfig PATH] [--namespace NS] [--max-parallel N]
-            [--no-prewarm] [--pod-aws-endpoint URL]
+            [--no-prewarm] [--pod-aws-endpoint URL] [--multi-user]
     kfps reset [--data-dir .kfps] [--yes]
+    kfps token create --namespace NS [--namespace NS2] [--admin] [--expires 30d] [--data-dir .kfps]
+    kfps token list [--data-dir .kfps]
+    kfps token revoke TOKEN_ID [--data-dir .kfps]
 
 `up` runs in the foreground until Ctrl-C or SIGTERM (or SIGINT to the process alone), which stop everything it
-started. `reset` deletes everything the stack stored under the data directory.
+started; without --multi-user it is open: anyone reaching the port has full access. `reset` deletes everything
+the stack stored under the data directory. `token` manages API tokens (`local/token_commands.py`).
 
     kfps deploy --stage NAME --cluster EKS_NAME --namespace NS [...] [--dry-run]
     kfps destroy --stage NAME [--delete-data]
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib.local.ports import PortInUse
+from chalicelib.local.token_commands import add_token_commands, run_token_command
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE
 
 if TYPE_CHECKING:
@@ -93,10 +98,16 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="local executor: no fork server; every task attempt starts a fresh Python process",
     )
+    up.add_argument(
+        "--multi-user",
+        action="store_true",
+        help="require API tokens (kfps token create) and keep each token to its namespaces",
+    )
     up.add_argument("--pause-at", default="", help=argparse.SUPPRESS)  # test hook (durability tests)
     reset = commands.add_parser("reset", help="delete everything stored under the data directory")
     reset.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_token_commands(commands, DEFAULT_DATA_DIR)
     for name, text in DEPLOY_COMMANDS.items():
         commands.add_parser(name, help=text, add_help=False)
     return parser
@@ -117,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "reset":
         return _reset(args.data_dir, args.yes)
+    if args.command == "token":
+        return run_token_command(args)
     return _up(args)
 
 
@@ -140,7 +153,11 @@ def _up(args: argparse.Namespace) -> int:
         prewarm=args.prewarm,
         pod_aws_endpoint=args.pod_aws_endpoint,
         pause_at=args.pause_at,
+        multi_user=args.multi_user,
     )
+    if not args.multi_user:
+        sys.stderr.write(OPEN_WARNING)
+        sys.stderr.flush()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -176,8 +193,24 @@ def _banner(stack: LocalStack, moto_backed: bool) -> str:
         f"KFP Serverless is up at {stack.url}\n"
         f"  dashboard: {stack.url}/  (open it in a browser)\n"
         f"{storage}\n"
-        f"  import kfp; client = kfp.Client(host={stack.url!r})\n\n"
+        f"{_access(stack)}"
         "Press Ctrl-C to stop.\n"
+    )
+
+
+OPEN_WARNING = (
+    "WARNING: open mode: no authentication; anyone who can reach this port has full access to every pipeline, "
+    "run and artifact (use --multi-user for tokens and namespaces)\n"
+)
+
+
+def _access(stack: LocalStack) -> str:
+    if not stack.options.multi_user:
+        return f"  import kfp; client = kfp.Client(host={stack.url!r})\n\n"
+    return (
+        "  multi-user: every request needs an API token; create one with\n"
+        f"    kfps token create --data-dir {stack.options.data_dir} --namespace NS\n"
+        f"  import kfp; client = kfp.Client(host={stack.url!r}, existing_token=TOKEN)\n\n"
     )
 
 

@@ -56,6 +56,7 @@ class StackOptions:
     max_parallel: int = 0  # 0 = no count limit (admission by CPU/memory requests)
     prewarm: bool = True  # the local executor's fork server
     reconcile: bool = True
+    multi_user: bool = False  # authentication and namespaces on (`kfps up --multi-user`)
     # A test hook for the durability tests: the reconciler stops for good at the first checkpoint with this
     # label (after writing `<data dir>/paused-at-<label>`), so a kill lands exactly there.
     pause_at: str = ""
@@ -86,6 +87,7 @@ def stack_settings(
         scheduler_target=LOCAL_SCHEDULER_TARGET if moto_backed else "",
         scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",
         schedule_group="kfps-local",
+        multi_user=options.multi_user,
     )
     if options.executor != "kubernetes":
         return settings

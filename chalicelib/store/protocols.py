@@ -1,4 +1,4 @@
-"""The store's interface: four protocols, each implemented by DynamoDB + S3 (`store.dynamo`) and by the embedded
+"""The store's interface: five protocols, each implemented by DynamoDB + S3 (`store.dynamo`) and by the embedded
 SQLite + files store (`store.embedded`) with the same semantics, which `tests/store` checks on both.
 
 Shared rules:
@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.records import (
+    ApiToken,
     CachedResult,
     Experiment,
     ObjectInfo,
@@ -154,6 +155,22 @@ class RecurringRunStore(Protocol):
         """A missing one is fine."""
 
 
+class TokenStore(Protocol):
+    """API tokens (`auth.tokens`), by id; only hashes of their secrets."""
+
+    def create_token(self, token: ApiToken) -> ApiToken:
+        """Create-if-absent (AlreadyExists)."""
+
+    def get_token(self, token_id: str) -> ApiToken:
+        """NotFound (strongly consistent: a revocation is seen by the next request)."""
+
+    def list_tokens(self) -> Iterator[ApiToken]:
+        """Every token, revoked and expired ones too, oldest first."""
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """Mark the token revoked (again is fine). NotFound."""
+
+
 class ObjectStore(Protocol):
     """Bytes under keys (`store.object_keys`): an S3 bucket, or files under the embedded store's directory.
     A put is atomic and durable when it returns; a get sees the last completed put."""
@@ -191,10 +208,11 @@ class ObjectStore(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Store:
-    """Everything the app stores, behind the four protocols. `kind` is "dynamodb" or "embedded"."""
+    """Everything the app stores, behind the five protocols. `kind` is "dynamodb" or "embedded"."""
 
     kind: str
     catalog: Catalog
     runs: RunStore
     recurring_runs: RecurringRunStore
     objects: ObjectStore
+    tokens: TokenStore

@@ -200,3 +200,19 @@ class ObjectInfo:
     etag: str
     size: int
     modified_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiToken:
+    """An API token issued by `kfps token create`: only the SHA-256 of its secret is kept (the secret is 256
+    random bits, so a plain hash is enough). `namespaces` are the KFP namespaces it grants (sorted), `admin`
+    grants all of them and the shared pipelines; `expires_at` "" never expires."""
+
+    token_id: str
+    secret_sha256: str
+    namespaces: tuple[str, ...]
+    admin: bool
+    created_at: str
+    expires_at: str = ""
+    revoked: bool = False
+    description: str = ""

@@ -49,15 +49,18 @@ def _refusals(attempts: dict[str, Callable[[], Any]]) -> dict[str, str]:
 class _Http:
     """JSON over the app's routes in process (chalice.test.Client), failing loudly on any non-200."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, token: str) -> None:
         self.client = client
+        self.authorization = {"Authorization": f"Bearer {token}"}
 
     def call(
         self, method: str, path: str, body: Any = None, raw: bytes = b"", headers: dict | None = None
     ) -> Any:
         data = raw or (json.dumps(body).encode() if body is not None else b"")
         response = getattr(self.client.http, method.lower())(
-            "/apis/v2beta1" + path, body=data, headers=headers or {"Content-Type": "application/json"}
+            "/apis/v2beta1" + path,
+            body=data,
+            headers={**(headers or {"Content-Type": "application/json"}), **self.authorization},
         )
         assert response.status_code == 200, (method, path, response.status_code, response.body)
         return json.loads(response.body) if response.body else None
@@ -78,7 +81,7 @@ def api_flow(inputs: dict[str, Any]) -> dict[str, Any]:
 
     package = Path(inputs["package"]).read_bytes()
     with Client(app, stage_name="api") as client:
-        http = _Http(client)
+        http = _Http(client, inputs["token"])
         pipeline = http.upload(f"/pipelines/upload?name={inputs['name']}", package, "shout.yaml")
         (version,) = http.call("GET", f"/pipelines/{pipeline['pipeline_id']}/versions")["pipeline_versions"]
         reference = {
@@ -354,10 +357,12 @@ def api_after_flow(inputs: dict[str, Any]) -> dict[str, Any]:
     from app import app
 
     with Client(app, stage_name="api") as client:
-        http = _Http(client)
+        http = _Http(client, inputs["token"])
         run = http.call("GET", f"/runs/{inputs['run_id']}")
         tasks = {t["display_name"]: t["task_id"] for t in run["run_details"]["task_details"]}
-        log = client.http.get(f"/apis/v2beta1/runs/{inputs['run_id']}/tasks/{tasks['shout']}/logs")
+        log = client.http.get(
+            f"/apis/v2beta1/runs/{inputs['run_id']}/tasks/{tasks['shout']}/logs", headers=http.authorization
+        )
         assert log.status_code == 200, log.body
         path = f"/runs/{inputs['run_id']}/nodes/{tasks['keep']}/artifacts/kept:read"
         artifact = base64.b64decode(http.call("GET", path)["data"]).decode()

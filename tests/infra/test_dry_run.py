@@ -38,7 +38,7 @@ def test_dry_run_writes_the_template_and_package_and_prints_the_plan(dry_runs) -
     for stage, (stdout, out) in dry_runs.items():
         assert (out / "sam.json").is_file() and (out / "deployment.zip").is_file()
         assert f"stack kfps-{stage} would have" in stdout
-        assert "8 × AWS::DynamoDB::Table" in stdout
+        assert "9 × AWS::DynamoDB::Table" in stdout
         assert "5 × AWS::Lambda::Function" in stdout
     assert "DataProtection = 'true'" in dry_runs["prod"][0]
     assert "DataProtection = 'false'" in dry_runs["dev"][0]

@@ -153,6 +153,7 @@ def flows(deployed, moto_endpoint, tmp_path_factory) -> dict[str, Any]:
     )
     fire_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{outputs['FireRecurringRunFunctionName']}"
     common = {"bucket": bucket, "any_function_arn": fire_arn, "any_role_arn": outputs["SchedulerRoleArn"]}
+    token = admin_token(moto_endpoint)
 
     results: dict[str, Any] = {"environments": environments}
     set_auth(moto_endpoint, "0")
@@ -164,6 +165,7 @@ def flows(deployed, moto_endpoint, tmp_path_factory) -> dict[str, Any]:
             credentials["api"],
             {
                 **common,
+                "token": token,
                 "package": str(package),
                 "name": "least-privilege",
                 "package_url": f"s3://{bucket}/pipelines/team/shout.yaml",
@@ -214,12 +216,25 @@ def flows(deployed, moto_endpoint, tmp_path_factory) -> dict[str, Any]:
             moto_endpoint,
             environments["api"],
             credentials["api"],
-            {**api, "fired_run_ids": fired},
+            {**api, "fired_run_ids": fired, "token": token},
             tmp,
         )
     finally:
         set_auth(moto_endpoint, "inf")
     return results
+
+
+def admin_token(endpoint: str) -> str:
+    """An admin API token in the stage's tokens table, made as the operator would (`kfps token create
+    --stage-tables`, with the account's own credentials): a cloud stage serves no request without one."""
+    from chalicelib.auth.tokens import issue_token
+    from chalicelib.settings import DYNAMODB_STORE, AwsAccess, Settings
+    from chalicelib.store import open_store
+    from chalicelib.timestamps import now_text
+
+    access = AwsAccess(REGION, endpoint, "testing", "testing")
+    store = open_store(Settings(store=DYNAMODB_STORE, table_prefix=STACK, aws=access))
+    return issue_token(store.tokens, (), True, now_text()).text
 
 
 def stack_names(deployed: dict[str, Any]) -> dict[str, str]:
@@ -326,4 +341,4 @@ def test_each_function_is_granted_exactly_the_tables_it_uses(flows) -> None:
                 for request in iam_requests(call, ACCOUNT, REGION):
                     used.add(request.resource.split(":table/")[1].split("/")[0].removeprefix(f"{STACK}-"))
     for function in set(FLOW_FUNCTIONS.values()):
-        assert used_by[function.logical_id] == set(function.tables), function.logical_id
+        assert used_by[function.logical_id] == set(function.table_kinds), function.logical_id

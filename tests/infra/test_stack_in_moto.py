@@ -95,6 +95,7 @@ def test_stack_resources_are_what_the_functions_are_told(deployed, moto_endpoint
     assert api_env["KFPS_RECONCILE_KICK"] == f"lambda:{outputs['ReconcileFunctionName']}"
     assert api_env["KFPS_SCHEDULER_ROLE"] == outputs["SchedulerRoleArn"]
     assert "KFPS_EKS_CLUSTER" not in api_env
+    assert api_env["KFPS_MULTI_USER"] == "true", "a cloud stage never runs open"
 
 
 @dsl.component

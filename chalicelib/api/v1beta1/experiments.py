@@ -13,6 +13,7 @@ from chalicelib.api.v1beta1.errors import handled_v1
 from chalicelib.api.v1beta1.listing import EXPERIMENT_FIELDS_V1, parse_v1_list_query
 from chalicelib.api.v1beta1.references import NAMESPACE, list_scope, parse_references
 from chalicelib.api.v1beta1.shapes import experiment_v1
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.services import experiments as experiment_service
 
 experiments_v1 = Blueprint(__name__)
@@ -36,7 +37,10 @@ def create_experiment_v1() -> dict:
         raise InvalidArgument("experiment.name is required")
     references = parse_references(body.get("resource_references"), "experiment", frozenset({NAMESPACE}))
     created = experiment_service.create_experiment(
-        current, name, string_field(body, "description", "experiment"), references.namespace
+        current,
+        name,
+        string_field(body, "description", "experiment"),
+        request_namespace(references.namespace),
     )
     return experiment_v1(created)
 
@@ -53,7 +57,7 @@ def list_experiments_v1() -> dict:
     params = query_params(experiments_v1.current_request)
     scope = list_scope(params, frozenset({NAMESPACE}))
     query = parse_v1_list_query(params, EXPERIMENT_FIELDS_V1)
-    found = runtime.current().store.catalog.list_experiments(scope.ref_id)
+    found = runtime.current().store.catalog.list_experiments(request_namespace(scope.ref_id))
     return list_response("experiments", paginate((experiment_v1(item) for item in found), query))
 
 

@@ -24,6 +24,7 @@ from chalicelib.api.v1beta1.listing import JOB_FIELDS_V1, parse_v1_list_query
 from chalicelib.api.v1beta1.references import EXPERIMENT, NAMESPACE, list_scope
 from chalicelib.api.v1beta1.run_sources import resolve_run_source
 from chalicelib.api.v1beta1.shapes import job_v1
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.services import recurring_runs as recurring_run_service
 from chalicelib.triggers.schedule_expressions import to_eventbridge
 
@@ -142,7 +143,7 @@ def list_jobs_v1() -> dict:
         store.catalog.get_experiment(scope.ref_id)
         found = store.recurring_runs.list_recurring_runs("", scope.ref_id)
     else:
-        found = store.recurring_runs.list_recurring_runs(scope.ref_id)
+        found = store.recurring_runs.list_recurring_runs(request_namespace(scope.ref_id))
     return list_response("jobs", paginate((job_v1(item) for item in found), query))
 
 

@@ -3,7 +3,8 @@ a version's parameters and the Workflow-or-PipelineSpec package of a run's sourc
 
 v1 addresses versions without their pipeline (`/pipeline_versions/{id}`, PIPELINE_VERSION references). The
 store keys versions by (pipeline, version), so the version is looked for among the pipelines of the namespaces
-in reach: the one the request names, else the default namespace "" (kfp.Client's single-user namespace).
+in reach: the one the request names, the default namespace "" (kfp.Client's single-user namespace, and the
+shared pipelines) and, in multi-user mode, the caller's own namespaces.
 The default version of a pipeline is its latest valid version, as KFP 2 backends answer v1 requests.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 
 from chalicelib.api.errors import NotFound
 from chalicelib.api.v1beta1.shapes import package_parameters_v1, version_v1
+from chalicelib.auth.request_principal import current_principal
 from chalicelib.runtime import Runtime
 from chalicelib.services.pipelines import latest_version, version_package
 from chalicelib.store.errors import StoreError
@@ -20,9 +22,10 @@ from chalicelib.store.records import Pipeline, PipelineVersion
 
 
 def find_version(runtime: Runtime, version_id: str, namespaces: Iterable[str] = ("",)) -> PipelineVersion:
-    """The version `version_id` of some pipeline in `namespaces`. NotFound."""
+    """The version `version_id` of some pipeline in `namespaces` or in the caller's own namespaces. NotFound."""
     catalog = runtime.store.catalog
-    for namespace in dict.fromkeys(namespaces):
+    own = sorted(current_principal().namespaces)
+    for namespace in dict.fromkeys([*namespaces, *own]):
         for pipeline in catalog.list_pipelines(namespace):
             for version in catalog.list_versions(pipeline.pipeline_id):
                 if version.version_id == version_id:

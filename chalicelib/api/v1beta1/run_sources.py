@@ -21,6 +21,7 @@ from chalicelib.api.v1beta1.references import (
     parse_references,
 )
 from chalicelib.api.v1beta1.shapes import typed_parameters, v1_parameter_texts
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.platform_support import check_platform_support
 from chalicelib.runtime import Runtime
 from chalicelib.services.experiments import experiment_and_namespace
@@ -68,7 +69,7 @@ def resolve_run_source(runtime: Runtime, body: dict[str, Any], what: str) -> Run
     parameters = validate_runtime_parameters(package, parameters)
     check_platform_support(package)
     experiment_id, namespace = experiment_and_namespace(
-        runtime, references.experiment_id, references.namespace
+        runtime, references.experiment_id, request_namespace(references.namespace)
     )
     return RunSource(
         package=package,

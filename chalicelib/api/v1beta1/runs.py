@@ -18,6 +18,7 @@ from chalicelib.api.v1beta1.references import EXPERIMENT, NAMESPACE, list_scope
 from chalicelib.api.v1beta1.run_sources import resolve_run_source
 from chalicelib.api.v1beta1.shapes import run_v1
 from chalicelib.api.v1beta1.workflow_manifest import workflow_manifest
+from chalicelib.auth.request_principal import request_namespace
 from chalicelib.services import runs as run_service
 from chalicelib.store.records import Run
 
@@ -92,7 +93,7 @@ def list_runs_v1() -> dict:
         store.catalog.get_experiment(scope.ref_id)
         found = store.runs.list_runs("", scope.ref_id)
     else:
-        found = store.runs.list_runs(scope.ref_id)
+        found = store.runs.list_runs(request_namespace(scope.ref_id))
     visible = (run_v1(item) for item in found if not item.delete_requested)
     return list_response("runs", paginate(visible, query))
 

@@ -10,6 +10,7 @@ from chalicelib.store.dynamo.recurring_runs import DynamoRecurringRunStore
 from chalicelib.store.dynamo.runs import DynamoRunStore
 from chalicelib.store.dynamo.s3_objects import S3ObjectStore
 from chalicelib.store.dynamo.tables import create_tables, tables_for
+from chalicelib.store.dynamo.tokens import DynamoTokenStore
 from chalicelib.store.errors import StoreError
 from chalicelib.store.protocols import Store
 
@@ -24,6 +25,7 @@ def open_dynamo_store(settings: Settings) -> Store:
         runs=DynamoRunStore(tables, objects),
         recurring_runs=DynamoRecurringRunStore(tables),
         objects=objects,
+        tokens=DynamoTokenStore(tables),
     )
 
 

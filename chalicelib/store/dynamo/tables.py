@@ -33,6 +33,7 @@ from chalicelib.settings import AwsAccess
 
 ACTIVE_KEY = "active"
 ENABLED_KEY = "enabled"
+TOKEN_KIND = "token"
 
 
 def namespace_key(namespace: str) -> str:
@@ -58,6 +59,7 @@ class Tables:
     recurring_runs: Any
     recurring_run_slots: Any
     cache: Any
+    tokens: Any
     connection: Connection
 
     @property
@@ -71,6 +73,7 @@ class Tables:
             self.tasks,
             self.recurring_runs,
             self.cache,
+            self.tokens,
         )
 
 
@@ -264,6 +267,21 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         task_id = UnicodeAttribute(default="")
         created_at = UnicodeAttribute()
 
+    class TokenItem(Model):
+        """An API token (only the hash of its secret). All tokens share the hash key `kind` = "token", so the
+        token list is a Query, never a Scan (the table holds a team's few tokens)."""
+
+        Meta = meta("tokens")
+        kind = UnicodeAttribute(hash_key=True, default=TOKEN_KIND)
+        token_id = UnicodeAttribute(range_key=True)
+        secret_sha256 = UnicodeAttribute()
+        namespaces = ListAttribute(of=UnicodeAttribute, default=list)
+        admin = BooleanAttribute(default=False)
+        created_at = UnicodeAttribute()
+        expires_at = UnicodeAttribute(default="")
+        revoked = BooleanAttribute(default=False)
+        description = UnicodeAttribute(default="")
+
     connection = Connection(
         region=access.region,
         host=access.endpoint_url or None,
@@ -281,6 +299,7 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         recurring_runs=RecurringRunItem,
         recurring_run_slots=RecurringRunSlots,
         cache=CacheItem,
+        tokens=TokenItem,
         connection=connection,
     )
 

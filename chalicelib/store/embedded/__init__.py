@@ -14,6 +14,7 @@ from chalicelib.store.embedded.database import Database
 from chalicelib.store.embedded.file_objects import FileObjectStore
 from chalicelib.store.embedded.recurring_runs import EmbeddedRecurringRunStore
 from chalicelib.store.embedded.runs import EmbeddedRunStore
+from chalicelib.store.embedded.tokens import EmbeddedTokenStore
 from chalicelib.store.protocols import Store
 
 DATABASE_FILE = "records.sqlite3"
@@ -41,4 +42,5 @@ def _open(data_dir: Path) -> Store:
         runs=EmbeddedRunStore(database),
         recurring_runs=EmbeddedRecurringRunStore(database),
         objects=FileObjectStore(root / OBJECTS_DIR),
+        tokens=EmbeddedTokenStore(database),
     )

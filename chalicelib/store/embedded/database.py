@@ -102,6 +102,11 @@ CREATE TABLE IF NOT EXISTS cache (
     result TEXT NOT NULL,
     PRIMARY KEY (namespace, cache_key)
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
 """
 
 
