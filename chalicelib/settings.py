@@ -55,6 +55,10 @@ class OidcSettings:
     jwks_url: str = ""  # default: <issuer>/.well-known/jwks.json (Cognito's)
     namespaces_claim: str = "cognito:groups"
     admin_group: str = "kfp-admin"
+    # The dashboard's "Sign in with ..." button: the issuer's authorization endpoint (Cognito's hosted UI:
+    # https://<domain>/oauth2/authorize), asked for an ID token by the implicit flow with `audience` as the
+    # client id; empty = the dashboard offers only pasting a token.
+    authorize_url: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -164,6 +168,7 @@ class Settings:
                 jwks_url=env.get("KFPS_OIDC_JWKS_URL", ""),
                 namespaces_claim=env.get("KFPS_OIDC_NAMESPACES_CLAIM", OidcSettings.namespaces_claim),
                 admin_group=env.get("KFPS_OIDC_ADMIN_GROUP", OidcSettings.admin_group),
+                authorize_url=env.get("KFPS_OIDC_AUTHORIZE_URL", ""),
             ),
         )
         if settings.stage != defaults.stage and not settings.multi_user:

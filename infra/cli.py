@@ -44,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
         "--oidc-namespaces-claim", default="cognito:groups", help="the claim naming namespaces"
     )
     deploy.add_argument("--oidc-admin-group", default="kfp-admin", help="the claim value that grants admin")
+    deploy.add_argument(
+        "--oidc-authorize-url",
+        default="",
+        help="the dashboard's sign-in page (Cognito: https://<domain>/oauth2/authorize)",
+    )
     deploy.add_argument("--build-dir", type=Path, default=None, help="where to write build/<stage>/")
     deploy.add_argument(
         "--dry-run", action="store_true", help="write build/<stage>/ and print the plan; touch no AWS"
@@ -94,6 +99,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         oidc_jwks_url=args.oidc_jwks_url,
         oidc_namespaces_claim=args.oidc_namespaces_claim,
         oidc_admin_group=args.oidc_admin_group,
+        oidc_authorize_url=args.oidc_authorize_url,
     )
     session = None if args.dry_run else _session(options.region)
     region = options.region or (session.region_name if session else "") or "us-east-1"

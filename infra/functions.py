@@ -253,6 +253,7 @@ def environment(function: FunctionAccess) -> dict[str, Any]:
         variables["KFPS_OIDC_JWKS_URL"] = parts.ref("OidcJwksUrl")
         variables["KFPS_OIDC_NAMESPACES_CLAIM"] = parts.ref("OidcNamespacesClaim")
         variables["KFPS_OIDC_ADMIN_GROUP"] = parts.ref("OidcAdminGroup")
+        variables["KFPS_OIDC_AUTHORIZE_URL"] = parts.ref("OidcAuthorizeUrl")
     if function.invokes_reconcile:
         variables["KFPS_RECONCILE_KICK"] = parts.sub("lambda:${Reconcile}")
     if function.manages_schedules:

@@ -42,6 +42,7 @@ class StageOptions:
     oidc_jwks_url: str = ""
     oidc_namespaces_claim: str = "cognito:groups"
     oidc_admin_group: str = "kfp-admin"
+    oidc_authorize_url: str = ""
 
     def __post_init__(self) -> None:
         if not _STAGE_PATTERN.match(self.stage):
@@ -100,6 +101,7 @@ class StageOptions:
             "OidcJwksUrl": self.oidc_jwks_url,
             "OidcNamespacesClaim": self.oidc_namespaces_claim,
             "OidcAdminGroup": self.oidc_admin_group,
+            "OidcAuthorizeUrl": self.oidc_authorize_url,
         }
 
     def tags(self) -> dict[str, str]:

@@ -75,6 +75,11 @@ def parameters() -> dict[str, Any]:
         },
         "OidcNamespacesClaim": {"Type": "String", "Default": "cognito:groups"},
         "OidcAdminGroup": {"Type": "String", "Default": "kfp-admin"},
+        "OidcAuthorizeUrl": {
+            "Type": "String",
+            "Default": "",
+            "Description": "the dashboard's sign-in: the issuer's authorization endpoint (Cognito hosted UI)",
+        },
     }
 
 

@@ -16,7 +16,7 @@ from chalice import Blueprint
 from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument, NotFound
 from chalicelib.api.request_helpers import handled, path_id, query_params
-from chalicelib.auth.request_principal import request_namespace
+from chalicelib.auth.request_principal import current_principal, request_namespace
 from chalicelib.dashboard import reads
 from chalicelib.dashboard.argo_graph import argo_run_graph, argo_version_graph
 from chalicelib.dashboard.artifact_index import artifact_rows, matches
@@ -71,8 +71,13 @@ def get_task_io(run_id: str, task_id: str) -> dict:
 @dashboard_api.route("/apis/v2beta1/dashboard/session", methods=["GET"])
 @handled()
 def get_session() -> dict:
-    multi_user = False  # wired to the request's principal with authentication
-    return {"multi_user": multi_user, "subject": "", "admin": not multi_user, "namespaces": []}
+    principal = current_principal()
+    return {
+        "multi_user": runtime.current().settings.multi_user,
+        "subject": principal.subject,
+        "admin": principal.admin,
+        "namespaces": sorted(principal.namespaces),
+    }
 
 
 @dashboard_api.route("/apis/v2beta1/artifacts", methods=["GET"])

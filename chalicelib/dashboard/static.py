@@ -1,16 +1,24 @@
 """The dashboard's pages: `GET /` (the single HTML page) and `GET /dashboard/{asset}` (its ES modules, CSS and
-icons), read from `chalicelib/dashboard/assets/` so `chalice package` ships them. No build step."""
+icons), read from `chalicelib/dashboard/assets/` so `chalice package` ships them, and `GET /dashboard/sign-in.json`
+(what the sign-in page offers). No build step. All public: nothing here reads the store."""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
 import chalice
 from chalice import Blueprint
 
+from chalicelib import runtime
+from chalicelib.settings import OidcSettings
+
 dashboard_static = Blueprint(__name__)
+
+# `GET /dashboard/sign-in.json`: the identity provider's sign-in, if the deployment has one.
+SIGN_IN_OPTIONS = "sign-in.json"
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
@@ -31,6 +39,13 @@ _POLICY = (
 def _asset(name: str) -> str | None:
     path = ASSETS / name
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def sign_in_options(oidc: OidcSettings) -> dict:
+    """What the sign-in page offers besides pasting a token (public: no secret in it)."""
+    if not (oidc.enabled and oidc.authorize_url):
+        return {}
+    return {"oidc": {"authorize_url": oidc.authorize_url, "client_id": oidc.audience, "scope": "openid"}}
 
 
 def _page(body: str, content_type: str, status: int = 200) -> chalice.Response:
@@ -54,6 +69,8 @@ def index() -> chalice.Response:
 
 @dashboard_static.route("/dashboard/{asset}", methods=["GET"])
 def asset(asset: str) -> chalice.Response:
+    if asset == SIGN_IN_OPTIONS:
+        return _page(json.dumps(sign_in_options(runtime.current().settings.oidc)), "application/json")
     match = _ASSET_NAME.match(asset)
     text = _asset(asset) if match else None
     if text is None:

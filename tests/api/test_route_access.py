@@ -314,6 +314,8 @@ ROWS: tuple[Row, ...] = (
         lambda c: Call("GET", f"{V2}/runs/{c.world.run_id}/tasks/{TASK_ID}/logs"),
     ),
     Row("GET", f"{V2}/artifacts", lambda c: Call("GET", f"{V2}/artifacts?namespace={OWN}"), other=403),
+    # who the caller is: every authenticated caller reads its own
+    Row("GET", f"{V2}/dashboard/session", lambda c: Call("GET", f"{V2}/dashboard/session"), other=200),
     # v1beta1
     Row(
         "POST",

@@ -3,113 +3,27 @@ an unknown key id, and the exp/nbf/iss/aud claims. The keys are generated here; 
 
 from __future__ import annotations
 
-import base64
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.auth import oidc
 from chalicelib.auth.oidc import InvalidJwt, principal_of_jwt
 from chalicelib.settings import OidcSettings
-
-ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
-AUDIENCE = "client-123"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _int(value: int) -> str:
-    return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-class Jwks:
-    """Keys by id, served as a JWKS document by a loopback HTTP server that counts its fetches."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.fetches = 0
-
-    def add(self, kid: str) -> rsa.RSAPrivateKey:
-        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return self.keys[kid]
-
-    def document(self) -> dict[str, Any]:
-        entries = []
-        for kid, key in self.keys.items():
-            numbers = key.public_key().public_numbers()
-            entries.append(
-                {
-                    "kty": "RSA",
-                    "kid": kid,
-                    "use": "sig",
-                    "alg": "RS256",
-                    "n": _int(numbers.n),
-                    "e": _int(numbers.e),
-                }
-            )
-        return {"keys": entries}
-
-    def sign(
-        self, kid: str, claims: dict[str, Any], alg: str = "RS256", key: rsa.RSAPrivateKey | None = None
-    ) -> str:
-        header = _b64(json.dumps({"alg": alg, "kid": kid, "typ": "JWT"}).encode())
-        body = _b64(json.dumps(claims).encode())
-        signer = key or self.keys[kid]
-        signature = signer.sign(f"{header}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{header}.{body}.{_b64(signature)}"
+from tests.support.identity_provider import AUDIENCE, ISSUER, IdentityProvider, Jwks, b64url, claims
 
 
 @pytest.fixture
 def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Jwks, OidcSettings]]:
     served = Jwks()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            served.fetches += 1
-            body = json.dumps(served.document()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    provider = IdentityProvider(served)
     monkeypatch.setattr(oidc, "_key_sets", {})
     monkeypatch.setattr(oidc, "REFETCH_INTERVAL_SECONDS", 0)
-    settings = OidcSettings(
-        issuer=ISSUER, audience=AUDIENCE, jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json"
-    )
-    yield served, settings
-    server.shutdown()
-    server.server_close()
-
-
-def claims(**changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base = {
-        "sub": "alice",
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "exp": now + 600,
-        "iat": now,
-        "cognito:groups": ["team-a"],
-    }
-    base.update(changes)
-    return {key: value for key, value in base.items() if value is not None}
+    yield served, OidcSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url=f"{provider.url}/jwks.json")
+    provider.close()
 
 
 def test_a_signed_jwt_gives_its_groups_as_namespaces(jwks) -> None:
@@ -171,7 +85,7 @@ def test_a_forged_or_tampered_jwt_is_refused(jwks) -> None:
     with pytest.raises(InvalidJwt, match="signature"):
         principal_of_jwt(settings, served.sign("k1", claims(), key=forger))
     header, body, signature = served.sign("k1", claims()).split(".")
-    widened = _b64(json.dumps(claims(**{"cognito:groups": ["kfp-admin"]})).encode())
+    widened = b64url(json.dumps(claims(**{"cognito:groups": ["kfp-admin"]})).encode())
     with pytest.raises(InvalidJwt, match="signature"):
         principal_of_jwt(settings, f"{header}.{widened}.{signature}")
     with pytest.raises(InvalidJwt, match="RS256 only"):

@@ -14,6 +14,7 @@ export async function listPage(main) {
     path: "experiments",
     key: "experiments",
     label: "Experiments",
+    query: () => ({ namespace: currentNamespace() }),
     predicates: () => [["storage_state", "EQUALS", storage]],
     columns: [
       { label: "Name", sort: "display_name", cell: (e) => h("a", { href: `#/experiments/${encodeURIComponent(e.experiment_id)}` }, e.display_name) },

@@ -7,7 +7,7 @@ import { listView } from "./table.js";
 import { drawGraph } from "./graph-view.js";
 import { rootParameters, typeLabel } from "./params.js";
 import { toYaml } from "./yaml.js";
-import { currentNamespace } from "./session.js";
+import { currentNamespace, isMultiUser } from "./session.js";
 
 const PACKAGE_TYPES = ".yaml,.yml,.json,.zip,.tar.gz,.tgz";
 
@@ -70,11 +70,13 @@ function packageForm(file) {
 }
 
 export async function listPage(main) {
+  // Multi-user: the namespace's own pipelines, or the shared ones (namespace "") every namespace can run.
+  let scope = currentNamespace();
   const list = listView({
     path: "pipelines",
     key: "pipelines",
     label: "Pipelines",
-    query: () => ({ namespace: currentNamespace() }),
+    query: () => (scope ? { namespace: scope } : {}),
     columns: [
       { label: "Name", sort: "display_name", cell: (p) => h("a", { href: `#/pipelines/${encodeURIComponent(p.pipeline_id)}` }, p.display_name) },
       { label: "Description", sort: "description", optional: true, cell: (p) => p.description || "" },
@@ -93,7 +95,8 @@ export async function listPage(main) {
       location.hash = `#/pipelines/${encodeURIComponent(created.pipeline_id)}`;
     },
   });
-  replace(main, h("h1", {}, "Pipelines"), upload, list.element);
+  const scopes = isMultiUser() ? tabBar([[currentNamespace(), currentNamespace() || "Private"], ["", "Shared"]], scope, (id) => { scope = id; list.reload(); }) : null;
+  replace(main, h("h1", {}, "Pipelines"), upload, scopes, list.element);
   await list.reload();
 }
 

@@ -2,6 +2,7 @@
 
 import { api } from "./http.js";
 import { alertBox, badge, crumbs, facts, h, notify, replace, time, withButton } from "./dom.js";
+import { currentNamespace } from "./session.js";
 import { listView } from "./table.js";
 import { runList } from "./runs.js";
 import { experimentLink, versionLink } from "./names.js";
@@ -37,7 +38,7 @@ export function recurringList({ experimentId = "" } = {}) {
     path: "recurringruns",
     key: "recurringRuns",
     label: "Recurring runs",
-    query: () => (experimentId ? { experiment_id: experimentId } : {}),
+    query: () => (experimentId ? { experiment_id: experimentId } : { namespace: currentNamespace() }),
     columns: [
       { label: "Name", sort: "display_name", cell: (r) => h("a", { href: `#/recurring/${encodeURIComponent(r.recurring_run_id)}` }, r.display_name) },
       { label: "Status", cell: (r) => badge(r.status) },

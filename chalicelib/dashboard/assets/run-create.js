@@ -4,7 +4,7 @@
 import { api, listAll } from "./http.js";
 import { alertBox, crumbs, h, replace, time } from "./dom.js";
 import { parameterFields, rootParameters } from "./params.js";
-import { currentNamespace } from "./session.js";
+import { currentNamespace, isMultiUser } from "./session.js";
 
 export function createRunPage(main, context) {
   return sourceForm(main, context, false);
@@ -23,7 +23,13 @@ async function sourceForm(main, { query }, recurring) {
   const cloneRef = clone && clone.pipeline_version_reference;
   let pipelineId = query.get("pipeline") || (cloneRef ? cloneRef.pipeline_id : "");
   let versionId = query.get("version") || (cloneRef ? cloneRef.pipeline_version_id : "");
-  const [pipelines, experiments] = await Promise.all([listAll("pipelines", "pipelines", { namespace: currentNamespace() }), listAll("experiments", "experiments", { namespace: currentNamespace() })]);
+  // Multi-user: the namespace's own pipelines and the shared ones.
+  const [own, shared, experiments] = await Promise.all([
+    listAll("pipelines", "pipelines", { namespace: currentNamespace() }),
+    isMultiUser() ? listAll("pipelines", "pipelines", {}) : [],
+    listAll("experiments", "experiments", { namespace: currentNamespace() }),
+  ]);
+  const pipelines = [...own, ...shared.filter((p) => !own.some((o) => o.pipeline_id === p.pipeline_id))];
   const usable = experiments.filter((e) => e.storage_state !== "ARCHIVED");
   const experimentId = query.get("experiment") || (clone ? clone.experiment_id : "");
 

@@ -11,7 +11,7 @@ const TOKEN_KEY = "kfps.token";
 const NAMESPACE_KEY = "kfps.namespace";
 const NONCE_KEY = "kfps.oidc-nonce";
 
-const state = { multiUser: false, subject: "", admin: false, namespaces: [] };
+const state = { multiUser: false, signedIn: false, subject: "", admin: false, namespaces: [] };
 
 function token() {
   return localStorage.getItem(TOKEN_KEY) || "";
@@ -46,7 +46,8 @@ export async function startSession(main) {
   configureAuth({
     header: () => (token() ? `Bearer ${token()}` : ""),
     denied: (status) => {
-      if (status === 401 && state.multiUser) signOut("Your sign-in has expired or was revoked. Sign in again.");
+      // A token refused after sign-in (expired or revoked meanwhile): back to the sign-in page, saying why.
+      if (status === 401 && state.signedIn) signOut("Your sign-in has expired or was revoked. Sign in again.");
     },
   });
   try {
@@ -77,6 +78,7 @@ export async function startSession(main) {
   if (!chosen || (!state.admin && !state.namespaces.includes(chosen))) {
     localStorage.setItem(NAMESPACE_KEY, state.namespaces[0] || "");
   }
+  state.signedIn = true;
   showAccount();
   return true;
 }
