@@ -12,7 +12,8 @@ ARGS ?=
 # The tests whose behaviour depends on the store: `make test` runs them a second time on DynamoDB + S3 (moto),
 # after the whole suite on the embedded store (the store contract tests cover both stores in the first run).
 STORE_BOUND_TESTS := tests/api tests/compat tests/conformance tests/triggers tests/test_reconciler.py \
-	tests/test_reconciler_v1.py tests/executors/test_k8s_kfp_client.py tests/executors/test_k8s_argo_resources.py
+	tests/test_reconciler_v1.py tests/executors/test_k8s_kfp_client.py tests/executors/test_k8s_argo_resources.py \
+	tests/executors/test_k8s_pod_namespaces.py
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: up test lint format bench bench-dashboard chromium deploy destroy launcher-image vendor-re2 clean clean-data

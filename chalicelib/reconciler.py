@@ -200,7 +200,7 @@ class Reconciler:
             run = runs.update_run(dataclasses.replace(run, retry_applied=run.retry_requested))
         workspace = workspace_config(platform_spec)
         if run.state == "PENDING":
-            create_workspace(self.executor, run_id, self.settings.namespace, workspace)
+            create_workspace(self.executor, run_id, self.settings.pod_namespace(run.namespace), workspace)
         finished = self._apply_attempt_statuses(run, run_spec, tasks, statuses, report)
         self._advance_resource_steps(run, run_spec, tasks, report)
         outcome = None
@@ -215,7 +215,7 @@ class Reconciler:
         self._relaunch_lost_writes(run, tasks, statuses, launched)
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
-            delete_workspace(self.executor, run_id, self.settings.namespace, workspace)
+            delete_workspace(self.executor, run_id, self.settings.pod_namespace(run.namespace), workspace)
             self._settled.pop(run_id, None)
         if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
             # Deleted while active: its tasks have stopped, so remove it now.
@@ -265,7 +265,7 @@ class Reconciler:
             scheduled_at=run.scheduled_at,
             cancel_requested=bool(run.cancel_requested),
             display_name=run.display_name,
-            namespace=self.settings.namespace,
+            namespace=self.settings.pod_namespace(run.namespace),
         )
 
     # ------------------------------------------------------------------ writes
@@ -303,7 +303,12 @@ class Reconciler:
                 del launches[record.task_id]
         workspace = workspace_config(self._spec(run).platform_spec)
         for launch in launches.values():
-            document = _launch_document(launch, self.settings.namespace, run.service_account, workspace)
+            document = _launch_document(
+                launch,
+                self.settings.pod_namespace(run.namespace),
+                self.settings.pod_service_account(run.namespace, run.service_account),
+                workspace,
+            )
             key = (run.run_id, launch.spec.task_id, launch.spec.attempt)
             self.objects.put_json(launch_document_key(*key), document)
             self._launch_documents[key] = document

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 DYNAMODB_STORE = "dynamodb"
 EMBEDDED_STORE = "embedded"
 STORES = (DYNAMODB_STORE, EMBEDDED_STORE)
+NAMESPACE_PLACEHOLDER = "{namespace}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,12 @@ class Settings:
     default_pipeline_root: str = ""
     executor: str = "local"  # "local" | "kubernetes"
     namespace: str = "default"  # Kubernetes namespace for pods
+    # Multi-user: the Kubernetes namespace of a KFP namespace's pods (`KFPS_K8S_NAMESPACE_TEMPLATE`, e.g.
+    # "{namespace}" as Kubeflow profiles do, or "kfp-{namespace}"), and the service account they run as when the
+    # run names none (`KFPS_K8S_PROFILE_SERVICE_ACCOUNT`, Kubeflow's "default-editor"). Empty template: every
+    # pod runs in `namespace`.
+    pod_namespace_template: str = ""
+    profile_service_account: str = "default-editor"
     eks_cluster: str = ""
     kubeconfig: str = ""
     # The local stack's data directory: task workdirs, and the embedded store.
@@ -117,6 +124,19 @@ class Settings:
     # its namespaces. Off = open single-user mode (the local stack's default); a cloud stage never runs open.
     multi_user: bool = False
     oidc: OidcSettings = OidcSettings()
+
+    def pod_namespace(self, kfp_namespace: str) -> str:
+        """The Kubernetes namespace the pods of a run in `kfp_namespace` go to."""
+        if self.pod_namespace_template and kfp_namespace:
+            return self.pod_namespace_template.replace(NAMESPACE_PLACEHOLDER, kfp_namespace)
+        return self.namespace
+
+    def pod_service_account(self, kfp_namespace: str, requested: str) -> str:
+        """The service account of a run's pods: the one the run names, else its namespace's (per-namespace
+        pods), else "" (the executor's default)."""
+        if requested:
+            return requested
+        return self.profile_service_account if self.pod_namespace_template and kfp_namespace else ""
 
     @property
     def region(self) -> str:
@@ -150,6 +170,10 @@ class Settings:
             default_pipeline_root=env.get("KFPS_PIPELINE_ROOT", ""),
             executor=env.get("KFPS_EXECUTOR", defaults.executor),
             namespace=env.get("KFPS_NAMESPACE", defaults.namespace),
+            pod_namespace_template=env.get("KFPS_K8S_NAMESPACE_TEMPLATE", ""),
+            profile_service_account=env.get(
+                "KFPS_K8S_PROFILE_SERVICE_ACCOUNT", defaults.profile_service_account
+            ),
             eks_cluster=env.get("KFPS_EKS_CLUSTER", ""),
             kubeconfig=env.get("KFPS_KUBECONFIG", ""),
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
@@ -175,6 +199,13 @@ class Settings:
             raise ValueError(
                 f"stage {settings.stage!r} would run open: a cloud stage needs KFPS_MULTI_USER=true (tokens and "
                 "namespaces); only the local stack runs open"
+            )
+        template = settings.pod_namespace_template
+        if template and (
+            NAMESPACE_PLACEHOLDER not in template or "{" in template.replace(NAMESPACE_PLACEHOLDER, "")
+        ):
+            raise ValueError(
+                f"KFPS_K8S_NAMESPACE_TEMPLATE {template!r} must contain {NAMESPACE_PLACEHOLDER} and no other placeholder"
             )
         if settings.oidc.enabled and not settings.oidc.audience:
             raise ValueError("KFPS_OIDC_ISSUER needs KFPS_OIDC_AUDIENCE (the app client id)")

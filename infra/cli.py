@@ -49,6 +49,15 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="the dashboard's sign-in page (Cognito: https://<domain>/oauth2/authorize)",
     )
+    deploy.add_argument(
+        "--team-namespaces", nargs="+", help="KFP namespaces whose pods get their own Kubernetes namespace"
+    )
+    deploy.add_argument(
+        "--pod-namespace-template", default="", help="with --team-namespaces, e.g. kfp-{namespace}"
+    )
+    deploy.add_argument(
+        "--profile-service-account", default="default-editor", help="the team pods' service account"
+    )
     deploy.add_argument("--build-dir", type=Path, default=None, help="where to write build/<stage>/")
     deploy.add_argument(
         "--dry-run", action="store_true", help="write build/<stage>/ and print the plan; touch no AWS"
@@ -100,10 +109,13 @@ def run_deploy(args: argparse.Namespace) -> int:
         oidc_namespaces_claim=args.oidc_namespaces_claim,
         oidc_admin_group=args.oidc_admin_group,
         oidc_authorize_url=args.oidc_authorize_url,
+        team_namespaces=_ids(args.team_namespaces),
+        pod_namespace_template=args.pod_namespace_template,
+        profile_service_account=args.profile_service_account,
     )
     session = None if args.dry_run else _session(options.region)
     region = options.region or (session.region_name if session else "") or "us-east-1"
-    packaged = package(options.stage, args.build_dir, region)
+    packaged = package(options.stage, args.build_dir, region, pod_namespaces=options.pod_namespaces)
     state = "unchanged since the last packaging" if packaged.reused else "packaged"
     print(f"{state}: {packaged.directory}/ ({', '.join(OUTPUT_FILES)})")
     if args.dry_run:

@@ -241,6 +241,9 @@ def environment(function: FunctionAccess) -> dict[str, Any]:
         "KFPS_BUCKET": parts.ref("DataBucket"),
         "KFPS_EXECUTOR": "kubernetes",
         "KFPS_NAMESPACE": parts.ref("Namespace"),
+        "KFPS_K8S_NAMESPACE_TEMPLATE": parts.ref("PodNamespaceTemplate"),
+        "KFPS_K8S_NAMESPACES": parts.ref("PodNamespaces"),
+        "KFPS_K8S_PROFILE_SERVICE_ACCOUNT": parts.ref("ProfileServiceAccount"),
         "POWERTOOLS_LOG_LEVEL": parts.ref("LogLevel"),
         # The EMF metrics' namespace (their one dimension, `stage`, is KFPS_STAGE).
         "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,

@@ -163,13 +163,14 @@ def package(
     build_root: Path | None = None,
     region: str = "us-east-1",
     cache_dir: Path = DEFAULT_CACHE_DIR,
+    pod_namespaces: tuple[str, ...] = (),
 ) -> PackagedStage:
     """Write build/<stage>/ (sam.json, deployment.zip, layer-deployment.zip), or keep it when its inputs
     are unchanged. Touches no AWS (chalice only needs a region name)."""
     build_root = build_root or REPO_ROOT / "build"
     vendor_re2()
     out = build_root / stage
-    merge = merge_template(stage)
+    merge = merge_template(stage, pod_namespaces)
     digest = inputs_digest(stage, merge, region)
     inputs_file = out / INPUTS_FILE
     if all((out / name).is_file() for name in OUTPUT_FILES) and inputs_file.is_file():

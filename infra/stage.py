@@ -43,6 +43,11 @@ class StageOptions:
     oidc_namespaces_claim: str = "cognito:groups"
     oidc_admin_group: str = "kfp-admin"
     oidc_authorize_url: str = ""
+    # Multi-user pods: each KFP namespace's pods in their own Kubernetes namespace (`pod_namespace_template`
+    # applied to each of `team_namespaces`), as `profile_service_account`, which the stack binds to the pod role.
+    team_namespaces: tuple[str, ...] = ()
+    pod_namespace_template: str = ""
+    profile_service_account: str = "default-editor"
 
     def __post_init__(self) -> None:
         if not _STAGE_PATTERN.match(self.stage):
@@ -69,9 +74,31 @@ class StageOptions:
             raise StageError(f"--oidc-issuer {self.oidc_issuer!r} must be an https:// URL")
         if bool(self.oidc_issuer) != bool(self.oidc_audience):
             raise StageError("--oidc-issuer and --oidc-audience go together: give both or neither")
+        if bool(self.team_namespaces) != bool(self.pod_namespace_template):
+            raise StageError(
+                "--team-namespaces and --pod-namespace-template go together: give both or neither"
+            )
+        if self.pod_namespace_template and self.pod_namespace_template.count("{namespace}") != 1:
+            raise StageError(
+                f"--pod-namespace-template {self.pod_namespace_template!r} must contain {{namespace}} once"
+            )
+        for mapped in self.pod_namespaces:
+            if not _NAMESPACE_PATTERN.match(mapped):
+                raise StageError(f"--team-namespaces: {mapped!r} is not a valid Kubernetes namespace name")
+        if not _NAMESPACE_PATTERN.match(self.profile_service_account):
+            raise StageError(
+                f"--profile-service-account {self.profile_service_account!r} is not a valid name"
+            )
         for name in ("api_throttle_rate", "api_throttle_burst", "stalled_run_seconds", "log_retention_days"):
             if getattr(self, name) <= 0:
                 raise StageError(f"--{name.replace('_', '-')} must be positive")
+
+    @property
+    def pod_namespaces(self) -> tuple[str, ...]:
+        """The Kubernetes namespaces of the team namespaces' pods."""
+        return tuple(
+            self.pod_namespace_template.replace("{namespace}", team) for team in self.team_namespaces
+        )
 
     @property
     def stack_name(self) -> str:
@@ -102,6 +129,9 @@ class StageOptions:
             "OidcNamespacesClaim": self.oidc_namespaces_claim,
             "OidcAdminGroup": self.oidc_admin_group,
             "OidcAuthorizeUrl": self.oidc_authorize_url,
+            "PodNamespaceTemplate": self.pod_namespace_template,
+            "PodNamespaces": ",".join(self.pod_namespaces),
+            "ProfileServiceAccount": self.profile_service_account,
         }
 
     def tags(self) -> dict[str, str]:

@@ -75,6 +75,21 @@ def parameters() -> dict[str, Any]:
         },
         "OidcNamespacesClaim": {"Type": "String", "Default": "cognito:groups"},
         "OidcAdminGroup": {"Type": "String", "Default": "kfp-admin"},
+        "PodNamespaceTemplate": {
+            "Type": "String",
+            "Default": "",
+            "Description": "multi-user pods: the Kubernetes namespace of a KFP namespace, e.g. kfp-{namespace}",
+        },
+        "PodNamespaces": {
+            "Type": "String",
+            "Default": "",
+            "Description": "the team namespaces' Kubernetes namespaces (comma-separated), watched by the reconciler",
+        },
+        "ProfileServiceAccount": {
+            "Type": "String",
+            "Default": "default-editor",
+            "Description": "service account of the team namespaces' pods (bound to PodRole)",
+        },
         "OidcAuthorizeUrl": {
             "Type": "String",
             "Default": "",
@@ -261,8 +276,9 @@ def outputs() -> dict[str, Any]:
     return {name: {"Value": value} for name, value in values.items()}
 
 
-def merge_template(stage: str) -> dict[str, Any]:
-    """The merge template of `stage` (a JSON-ready dict)."""
+def merge_template(stage: str, pod_namespaces: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The merge template of `stage` (a JSON-ready dict); `pod_namespaces`: the team namespaces' Kubernetes
+    namespaces, each given the reconcilers' access and a pod identity for its profile service account."""
     tags = {"project": PROJECT, "stage": stage}
     resources: dict[str, Any] = {}
     for shape in table_shapes():
@@ -274,6 +290,10 @@ def merge_template(stage: str) -> dict[str, Any]:
     resources["LauncherRepository"] = _launcher_repository(tags)
     resources["PodRole"] = cluster.pod_role(tags)
     resources["PodIdentity"] = cluster.pod_identity_association(tags)
+    for namespace in pod_namespaces:
+        resources[cluster.team_pod_identity_id(namespace)] = cluster.team_pod_identity_association(
+            namespace, tags
+        )
     resources[API_ID] = _api_override(tags)
     for function in FUNCTIONS:
         resources[function.logical_id] = _function_override(function, stage, tags)
@@ -282,7 +302,9 @@ def merge_template(stage: str) -> dict[str, Any]:
         if function.async_invoked:
             resources[function.logical_id + "AsyncConfig"] = _async_config(function.logical_id)
         if function.reaches_cluster:
-            resources[function.logical_id + "AccessEntry"] = cluster.access_entry(function.role_id, tags)
+            resources[function.logical_id + "AccessEntry"] = cluster.access_entry(
+                function.role_id, tags, pod_namespaces
+            )
     resources["Dashboard"] = observability.dashboard(stage, tags)
     resources.update(observability.alarms(stage, tags))
     return {

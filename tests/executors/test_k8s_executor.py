@@ -345,3 +345,26 @@ def test_workspace_pvc_is_created_under_the_runs_name(executor, fake):
 def test_bad_create_pvc_inputs_are_rejected(executor):
     with pytest.raises(LaunchRejected, match="size"):
         executor.create_pvc(RUN, NS, {"access_modes": ["ReadWriteOnce"], "pvc_name": "x"})
+
+
+# -- a Kubernetes namespace per KFP namespace ------------------------------------------------------------------
+def test_per_namespace_pods_are_found_by_a_fresh_executor_with_one_list_across_namespaces(
+    fake, s3, bucket, aws_access, clock
+):
+    per_namespace = settings(bucket=bucket, namespace=NS, per_namespace_pods=True)
+    first = KubernetesExecutor(
+        per_namespace, objects(bucket, aws_access), core_api=core_api(fake.url), now=clock
+    )
+    name = first.launch(attempt(namespace="kfp-team-a"))
+    fake.set_status("kfp-team-a", name, pod_status("Running", {"running": {}}, {"running": {}}))
+    fake.set_log("kfp-team-a", name, "main", "working\n")
+    fresh = KubernetesExecutor(
+        per_namespace, objects(bucket, aws_access), core_api=core_api(fake.url), now=clock
+    )
+    fake.requests.clear()
+    (status,) = fresh.poll([RUN])
+    assert (status.task_id, status.phase) == ("train-model", AttemptPhase.RUNNING)
+    assert [path.split("?")[0] for path in list_requests(fake)] == ["/api/v1/pods"]
+    assert fresh.logs(RUN, "train-model", 1) == "working\n"
+    fresh.cancel(RUN, "train-model", 1)
+    assert fake.pods() == []

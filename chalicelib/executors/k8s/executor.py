@@ -60,6 +60,15 @@ def run_selector(run_ids: Iterable[str]) -> str:
     return selector
 
 
+def attempt_selector(run_id: str, task_id: str, attempt: int) -> str:
+    """Label selector for the pod of one attempt."""
+    labels = names.pod_labels(run_id, task_id, attempt, "")
+    return ",".join(
+        f"{key}={labels[key]}"
+        for key in (names.LABEL_MANAGED_BY, names.LABEL_RUN_ID, names.LABEL_TASK, names.LABEL_ATTEMPT)
+    )
+
+
 class KubernetesExecutor:
     """The Executor protocol over the Kubernetes API and the S3 bucket the pods use.
 
@@ -146,29 +155,24 @@ class KubernetesExecutor:
         if not wanted:
             return []
         now = self._now()
-        namespaces = dict.fromkeys([*self._settings.watched_namespaces, *self._unfinished.values()])
         statuses: list[AttemptStatus] = []
         seen: set[AttemptKey] = set()
-        for namespace in namespaces:
-            response = self._api(
-                self.core.list_namespaced_pod, namespace, label_selector=run_selector(wanted)
+        for pod in self._pods(run_selector(wanted)):
+            identity = pod_identity(pod)
+            if identity is None or identity.run_id not in wanted:
+                continue
+            key = (identity.run_id, identity.task_id, identity.attempt)
+            seen.add(key)
+            verdict = pod_verdict(
+                pod,
+                now,
+                pending_grace_seconds=self._settings.pending_grace_seconds,
+                collect_grace_seconds=self._settings.collect_grace_seconds,
             )
-            for pod in json.loads(response.data).get("items") or []:
-                identity = pod_identity(pod)
-                if identity is None or identity.run_id not in wanted:
-                    continue
-                key = (identity.run_id, identity.task_id, identity.attempt)
-                seen.add(key)
-                verdict = pod_verdict(
-                    pod,
-                    now,
-                    pending_grace_seconds=self._settings.pending_grace_seconds,
-                    collect_grace_seconds=self._settings.collect_grace_seconds,
-                )
-                status = self._status(identity, verdict)
-                if status.phase.is_final:
-                    self._unfinished.pop(key, None)
-                statuses.append(status)
+            status = self._status(identity, verdict)
+            if status.phase.is_final:
+                self._unfinished.pop(key, None)
+            statuses.append(status)
         for key in [k for k in self._unfinished if k[0] in wanted and k not in seen]:
             del self._unfinished[key]
             message = "the pod disappeared before it finished"
@@ -217,9 +221,28 @@ class KubernetesExecutor:
             finished_at=verdict.finished_at or (result.finished_at if result else ""),
         )
 
+    def _pods(self, selector: str) -> list[dict[str, Any]]:
+        """The pods `selector` matches: one list across all namespaces when pods go to a namespace per KFP
+        namespace, else one list per watched namespace (and each namespace this process launched in)."""
+        if self._settings.per_namespace_pods:
+            response = self._api(self.core.list_pod_for_all_namespaces, label_selector=selector)
+            return json.loads(response.data).get("items") or []
+        pods: list[dict[str, Any]] = []
+        for namespace in dict.fromkeys([*self._settings.watched_namespaces, *self._unfinished.values()]):
+            response = self._api(self.core.list_namespaced_pod, namespace, label_selector=selector)
+            pods += json.loads(response.data).get("items") or []
+        return pods
+
     def _namespaces_of(self, key: AttemptKey) -> list[str]:
         known = self._unfinished.get(key)
-        return [known] if known else list(self._settings.watched_namespaces)
+        if known:
+            return [known]
+        if self._settings.per_namespace_pods:
+            found = self._pods(attempt_selector(*key))
+            return list(dict.fromkeys(pod["metadata"]["namespace"] for pod in found)) or [
+                self._settings.namespace
+            ]
+        return list(self._settings.watched_namespaces)
 
     def _log_tail(self, name: str, namespace: str, container: str) -> str:
         response = self._api(

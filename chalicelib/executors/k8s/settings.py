@@ -21,6 +21,9 @@ class KubernetesSettings:
         collect containers. The user's image only needs `/bin/sh`.
     launcher_module: the launcher CLI module (`python -m <module> prepare|collect ...`).
     namespaces: namespaces `poll` lists even when this process launched nothing there (a fresh Lambda).
+    per_namespace_pods: pods go to a Kubernetes namespace per KFP namespace (the app's
+        `pod_namespace_template`) and `namespaces` does not list them: `poll` then lists pods once across all
+        namespaces, by label (which needs cluster-wide list rights; a deployed stage lists its team namespaces).
     service_account: pods' service account when the attempt names none; it carries the S3 access
         (IRSA / EKS Pod Identity). The launcher needs no Kubernetes permissions at all.
     pending_grace_seconds: how long image pull errors or an unschedulable pod are tolerated before FAILED.
@@ -40,6 +43,7 @@ class KubernetesSettings:
     launcher_image_pull_policy: str = "IfNotPresent"
     namespace: str = "default"
     namespaces: tuple[str, ...] = ()
+    per_namespace_pods: bool = False
     service_account: str = ""
     pending_grace_seconds: float = 300.0
     collect_grace_seconds: float = 300.0
@@ -105,6 +109,7 @@ class KubernetesSettings:
             base,
             bucket=settings.bucket,
             namespace=settings.namespace,
+            per_namespace_pods=bool(settings.pod_namespace_template) and not base.namespaces,
             cluster_name=settings.eks_cluster,
             kubeconfig=kubeconfig,
             region=settings.region,

@@ -328,7 +328,7 @@ class _Server(ThreadingHTTPServer):
 
 
 _ROUTE = re.compile(
-    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)"
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
     r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>log|status))?$"
 )
 _DISCOVERY = re.compile(r"^/(?:api(?:/(?P<core>v1))?|apis(?:/(?P<group>[^/]+)/(?P<version>[^/]+))?)$")
@@ -411,6 +411,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not route or route.group("plural") not in served:
             return self._send(404, status_body(404, "NotFound", f"the server could not find {url.path}"))
         namespace, name, sub = route.group("ns"), route.group("name"), route.group("sub")
+        if namespace is None and (method != "GET" or name):  # across namespaces: lists only
+            return self._send(404, status_body(404, "NotFound", f"the server could not find {url.path}"))
         kind = store_key(group, route.group("plural"))
         fake = self.state
         if method == "POST" and not name:
@@ -422,7 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
                 items = [
                     copy.deepcopy(obj)
                     for (ns, _), obj in sorted(fake.objects[kind].items())
-                    if ns == namespace and selector_matches(selector, obj["metadata"].get("labels") or {})
+                    if namespace in (None, ns)
+                    and selector_matches(selector, obj["metadata"].get("labels") or {})
                 ]
             list_kind = next(k for p, k in SERVED[(group, version)] if p == route.group("plural")) + "List"
             version_text = str(next(fake._versions))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,12 @@ def pod_environment(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStack]:
+def kubernetes_stack(
+    session: LocalStack, root: Path, settings_changes: Mapping[str, Any] | None = None
+) -> Iterator[KubernetesStack]:
     """Start the fake cluster and a reconcile loop with the Kubernetes executor against it, on the session
-    stack's (moto-backed) store; stop both after, then fail if any pod was POSTed more than once."""
+    stack's (moto-backed) store (`settings_changes`: app settings to replace); stop both after, then fail if any
+    pod was POSTed more than once."""
     fake = FakeKube()
     url = fake.start()
     created: list[dict[str, Any]] = []
@@ -119,7 +122,10 @@ def kubernetes_stack(session: LocalStack, root: Path) -> Iterator[KubernetesStac
         bucket=session.options.bucket,
         aws_endpoint=session.aws_endpoint,
     )
-    settings = stack_settings(options, session.aws_endpoint)
+    settings = dataclasses.replace(stack_settings(options, session.aws_endpoint), **(settings_changes or {}))
+    if settings.kubernetes is not None and settings.pod_namespace_template:
+        kubernetes = dataclasses.replace(settings.kubernetes, per_namespace_pods=True)
+        settings = dataclasses.replace(settings, kubernetes=kubernetes)
     assert session.runtime is not None
     runtime = Runtime(settings, open_store(settings), session.runtime.kicker)
     loop = ReconcileLoop(runtime).start()
