@@ -4,9 +4,7 @@ an unknown key id, and the exp/nbf/iss/aud claims. The keys are generated here; 
 from __future__ import annotations
 
 import base64
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from chalicelib.auth import oidc
 from chalicelib.auth.oidc import InvalidJwt, principal_of_jwt
 from chalicelib.settings import OidcSettings
+from tests.support.loopback_http import Served, serving
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
 AUDIENCE = "client-123"
@@ -36,7 +35,12 @@ class Jwks:
 
     def __init__(self) -> None:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.fetches = 0
+        self.server: Served | None = None
+
+    @property
+    def fetches(self) -> int:
+        assert self.server is not None
+        return self.server.requests
 
     def add(self, kid: str) -> rsa.RSAPrivateKey:
         self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -71,31 +75,11 @@ class Jwks:
 @pytest.fixture
 def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Jwks, OidcSettings]]:
     served = Jwks()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            served.fetches += 1
-            body = json.dumps(served.document()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     monkeypatch.setattr(oidc, "_key_sets", {})
     monkeypatch.setattr(oidc, "REFETCH_INTERVAL_SECONDS", 0)
-    settings = OidcSettings(
-        issuer=ISSUER, audience=AUDIENCE, jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json"
-    )
-    yield served, settings
-    server.shutdown()
-    server.server_close()
+    with serving(lambda: json.dumps(served.document()).encode(), "/jwks.json") as server:
+        served.server = server
+        yield served, OidcSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url=server.url)
 
 
 def claims(**changes: Any) -> dict[str, Any]:
