@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from chalicelib.auth.errors import Unauthenticated
-from chalicelib.auth.oidc import InvalidJwt, principal_of_jwt
 from chalicelib.auth.principal import OPEN_PRINCIPAL, Principal
 from chalicelib.auth.tokens import InvalidToken, looks_like_api_token, principal_of_token
 from chalicelib.settings import Settings
@@ -30,11 +29,16 @@ def authenticate(settings: Settings, tokens: TokenStore, headers: Mapping[str, s
     if not settings.multi_user:
         return OPEN_PRINCIPAL
     credential = bearer_token(headers)
-    try:
-        if looks_like_api_token(credential):
+    if looks_like_api_token(credential):
+        try:
             return principal_of_token(tokens, credential, now)
-        if settings.oidc.enabled:
-            return principal_of_jwt(settings.oidc, credential)
-    except (InvalidToken, InvalidJwt) as exc:
+        except InvalidToken as exc:
+            raise Unauthenticated(str(exc)) from exc
+    if not settings.oidc.enabled:
+        raise Unauthenticated("malformed bearer token: not an API token (kfps_...)")
+    from chalicelib.auth.oidc import InvalidJwt, principal_of_jwt  # only deployments with OIDC pay the import
+
+    try:
+        return principal_of_jwt(settings.oidc, credential)
+    except InvalidJwt as exc:
         raise Unauthenticated(str(exc)) from exc
-    raise Unauthenticated("malformed bearer token: not an API token (kfps_...)")

@@ -155,9 +155,6 @@ def _up(args: argparse.Namespace) -> int:
         pause_at=args.pause_at,
         multi_user=args.multi_user,
     )
-    if not args.multi_user:
-        sys.stderr.write(OPEN_WARNING)
-        sys.stderr.flush()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -168,6 +165,9 @@ def _up(args: argparse.Namespace) -> int:
         sys.stderr.write(f"kfps: {exc}\n")
         return 2
     try:
+        if not args.multi_user:
+            sys.stderr.write(OPEN_WARNING)
+            sys.stderr.flush()
         sys.stdout.write(_banner(stack, moto_backed))
         sys.stdout.flush()
         stop.wait()

@@ -6,7 +6,6 @@ A token's text is printed once, at creation; only its hash is stored."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import re
 import sys
@@ -85,10 +84,9 @@ def run_token_command(args: argparse.Namespace) -> int:
             )
         elif args.token_command == "list":
             for token in tokens.list_tokens():
-                record = dataclasses.asdict(token)
                 state = (
                     "revoked"
-                    if record["revoked"]
+                    if token.revoked
                     else (f"expires {token.expires_at}" if token.expires_at else "")
                 )
                 sys.stdout.write(

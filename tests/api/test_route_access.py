@@ -6,9 +6,7 @@ route table: a route without a row fails the test, so every new route must be cl
 from __future__ import annotations
 
 import dataclasses
-import http.server
 import json
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from tests.api.multi_user_world import (
     recurring_run_body,
     unique_name,
 )
+from tests.support.loopback_http import serving
 from tests.support.multipart import multipart_upload
 from tests.support.specs import HELLO
 
@@ -497,23 +496,8 @@ ROWS: tuple[Row, ...] = (
 @pytest.fixture(scope="module")
 def package_url() -> Iterator[str]:
     """The HELLO package served over loopback HTTP (package_url and v1 url bodies fetch it)."""
-    data = HELLO.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hello.yaml"
-    server.shutdown()
-    server.server_close()
+    with serving(HELLO.encode, "/hello.yaml") as served:
+        yield served.url
 
 
 @pytest.fixture(scope="module")

@@ -77,3 +77,17 @@ def test_namespace_rules_of_principals() -> None:
     admin = Principal("a", frozenset(), True, "token")
     assert admin.may_write("") and admin.may_read("team-b") and admin.default_namespace() == ""
     assert OPEN_PRINCIPAL.unrestricted
+
+
+def test_the_scoped_store_wraps_every_method_of_the_record_protocols() -> None:
+    """A method added to a protocol but not to its scoped wrapper would reach past the namespace check."""
+    from chalicelib.auth.scoped_store import ScopedCatalog, ScopedRecurringRunStore, ScopedRunStore
+    from chalicelib.store.protocols import Catalog, RecurringRunStore, RunStore
+
+    for protocol, wrapper in (
+        (Catalog, ScopedCatalog),
+        (RunStore, ScopedRunStore),
+        (RecurringRunStore, ScopedRecurringRunStore),
+    ):
+        methods = {name for name in vars(protocol) if not name.startswith("_")}
+        assert methods <= set(vars(wrapper)), methods - set(vars(wrapper))

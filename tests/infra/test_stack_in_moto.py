@@ -39,7 +39,8 @@ NO_PHYSICAL_ID = {"AWS::Lambda::Permission", "AWS::ApiGateway::Deployment"}
 def test_deploy_prints_the_api_url_and_the_client_line(deployed) -> None:
     url = deployed["outputs"]["ApiUrl"]
     assert url.startswith("https://") and url.endswith("/api")
-    assert f"kfp.Client(host={url!r})" in deployed["stdout"]
+    assert f"kfp.Client(host={url!r}, existing_token=TOKEN)" in deployed["stdout"]
+    assert f"kfps token create --stage-tables kfps-{DEPLOYED_STAGE} --namespace NS" in deployed["stdout"]
     assert "uploaded layer-deployment.zip" in deployed["stdout"]
     assert deployed["stack"]["StackStatus"] == "CREATE_COMPLETE"
     assert {t["Key"]: t["Value"] for t in deployed["stack"]["Tags"]} == {

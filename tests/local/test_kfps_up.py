@@ -21,6 +21,7 @@ def test_kfps_up_serves_the_api_on_the_embedded_store_and_stops_on_a_signal(tmp_
     stack = KfpsUp(tmp_path / "data").start()
     try:
         assert f"kfp.Client(host='{stack.url}')" in stack.banner
+        assert "WARNING: open mode" in stack.banner and "anyone who can reach this port" in stack.banner
         assert f"data: {(tmp_path / 'data').resolve()}" in stack.banner
         assert "kfps reset" in stack.banner and "make clean-data" in stack.banner
         assert stack.get("/healthz") == {"multi_user": False, "pipeline_store": "embedded"}
@@ -29,6 +30,56 @@ def test_kfps_up_serves_the_api_on_the_embedded_store_and_stops_on_a_signal(tmp_
         stack.signal_process(signum)  # to the process alone, not its group
         assert stack.wait(timeout=30) == 0
     assert stack.group_is_gone()
+
+
+def test_kfps_up_multi_user_needs_a_token_from_kfps_token_create(tmp_path: Path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = tmp_path / "data"
+    stack = KfpsUp(data, "--multi-user").start()
+    try:
+        assert "WARNING: open mode" not in stack.banner
+        assert f"kfps token create --data-dir {data} --namespace NS" in stack.banner
+        assert stack.get("/healthz")["multi_user"] is True
+        created = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "chalicelib.local.cli",
+                "token",
+                "create",
+                "--data-dir",
+                str(data),
+                "--namespace",
+                "team-a",
+            ],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=60,
+        )
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        url = f"{stack.url}/apis/v2beta1/experiments"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=30)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read()).get("experiments", []) == []
+        listed = subprocess.run(
+            [sys.executable, "-m", "chalicelib.local.cli", "token", "list", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=60,
+        )
+        assert "namespaces team-a" in listed.stdout and token.split("_", 2)[2] not in listed.stdout
+    finally:
+        stack.signal_process(signal.SIGTERM)
+        assert stack.wait(timeout=30) == 0
 
 
 def test_kfps_up_aws_runs_the_moto_backed_stack(tmp_path: Path):

@@ -8,12 +8,9 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 
 from chalicelib.store.dynamo.tables import TOKEN_KIND, Tables
+from chalicelib.store.dynamo.transactions import conditional_check_failed
 from chalicelib.store.errors import AlreadyExists, NotFound, StoreError
 from chalicelib.store.records import ApiToken
-
-
-def _conditional_failed(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
 
 
 def _token(item: Any) -> ApiToken:
@@ -49,7 +46,7 @@ class DynamoTokenStore:
         try:
             item.save(condition=model.token_id.does_not_exist())
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 raise AlreadyExists(f"Token {token.token_id} already exists") from exc
             raise StoreError(f"cannot store token {token.token_id}: {exc}") from exc
         return token
@@ -75,7 +72,7 @@ class DynamoTokenStore:
         try:
             item.update(actions=[model.revoked.set(True)], condition=model.token_id.exists())
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if conditional_check_failed(exc):
                 raise NotFound(f"Token {token_id} not found") from exc
             raise StoreError(f"cannot revoke token {token_id}: {exc}") from exc
         return self.get_token(token_id)

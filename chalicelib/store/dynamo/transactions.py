@@ -75,3 +75,8 @@ class Transaction:
             raise StoreError(f"transaction failed: {exc}") from exc
         except PynamoDBException as exc:
             raise StoreError(f"transaction failed: {exc}") from exc
+
+
+def conditional_check_failed(exc: PynamoDBException) -> bool:
+    """Whether a conditional write failed on its condition (rather than on anything else)."""
+    return getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException"
