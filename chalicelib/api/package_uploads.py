@@ -85,7 +85,7 @@ def create_upload() -> dict:
         "upload_url": url,
         "upload_method": "PUT",
         "expires_in_seconds": UPLOAD_URL_SECONDS,
-        "max_bytes": current.settings.max_upload_bytes,
+        "max_bytes": current.settings.limits.max_upload_bytes,
         "register_path": f"{UPLOADS_PATH}/{upload_id}:register",
     }
 
@@ -114,7 +114,7 @@ def register_upload(upload_action: str) -> dict:
             f"upload {upload_id} holds no package: PUT the file to its upload_url first "
             f"(it expires {UPLOAD_URL_SECONDS} s after POST {UPLOADS_PATH})"
         )
-    limit = current.settings.max_upload_bytes
+    limit = current.settings.limits.max_upload_bytes
     if found[0].size > limit:
         raise PayloadTooLarge(f"uploaded package {filename} is {found[0].size} bytes; the limit is {limit}")
     data = objects.get_bytes(found[0].key)

@@ -55,8 +55,10 @@ def json_body(
     body with Content-Type application/json). Rejects oversize bodies, non-objects and, when `allowed` is
     given, unknown top-level fields."""
     raw = request.raw_body or b""
-    if len(raw) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"{what} body is {len(raw)} bytes; the limit is {settings.max_body_bytes}")
+    if len(raw) > settings.limits.max_body_bytes:
+        raise PayloadTooLarge(
+            f"{what} body is {len(raw)} bytes; the limit is {settings.limits.max_body_bytes}"
+        )
     if not raw.strip():
         return {}
     try:

@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chalicelib.limits import Limits
 from chalicelib.local.ports import PortInUse
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE
 
@@ -140,6 +141,7 @@ def _up(args: argparse.Namespace) -> int:
         prewarm=args.prewarm,
         pod_aws_endpoint=args.pod_aws_endpoint,
         pause_at=args.pause_at,
+        limits=Limits.from_env(os.environ),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -43,7 +43,9 @@ def pipeline_names(api, unique: str) -> list[str]:
 @pytest.fixture
 def small_upload_limit(app_runtime):
     """The API's upload limit lowered to 512 bytes (HELLO is larger)."""
-    limited = dataclasses.replace(app_runtime.settings, max_upload_bytes=512)
+    limited = dataclasses.replace(
+        app_runtime.settings, limits=dataclasses.replace(app_runtime.settings.limits, max_upload_bytes=512)
+    )
     runtime.install(dataclasses.replace(app_runtime, settings=limited))
     assert len(HELLO.encode()) > 512
     yield
