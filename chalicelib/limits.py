@@ -23,9 +23,6 @@ class Limits:
     max_parameter_bytes: int = 256 * 2**10
     # Display names of experiments, pipelines, versions, runs and recurring runs (KFP's columns are 128 wide).
     max_name_length: int = 128
-    # A recurring run's shortest interval between fires (seconds): a cron that fires within the same minute,
-    # or a periodic schedule below this, is refused.
-    min_schedule_interval_seconds: int = 60
     # Runs not yet finished per namespace; creating one more is refused with 429. 0 = no quota.
     max_active_runs_per_namespace: int = 1000
 

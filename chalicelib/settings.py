@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from chalicelib.limits import Limits
+from chalicelib.pod_policy import PodPolicy
 
 if TYPE_CHECKING:
     from chalicelib.executors.k8s.settings import KubernetesSettings
@@ -68,6 +69,8 @@ class Settings:
     reconcile_kick: str = "local"
     # Input limits (body, spec, parameter and name sizes, schedule frequency, the active-run quota).
     limits: Limits = Limits()
+    # The admin pod policy checked at run creation (privileged/host access, CPU/memory maxima, image prefixes).
+    pod_policy: PodPolicy = PodPolicy()
     # EventBridge Scheduler, one schedule per recurring run: the fire Lambda (ARN or function name), the role
     # the Scheduler assumes to invoke it (ARN or role name), and the schedule group. An empty target turns
     # schedule management off (the local stack's firer fires recurring runs itself).
@@ -119,6 +122,7 @@ class Settings:
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
             limits=Limits.from_env(env),
+            pod_policy=PodPolicy.from_env(env),
             scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),
             scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),

@@ -41,6 +41,7 @@ from chalicelib.api.upload_results import (
 )
 from chalicelib.runtime import Runtime
 from chalicelib.services import pipelines as pipeline_service
+from chalicelib.services.admission import check_name
 from chalicelib.services.pipelines import VersionRequest
 from chalicelib.spec import PipelinePackage, load_package, spec_from_struct
 
@@ -292,6 +293,9 @@ def _updated_names(
     display_name = string_field(body, "display_name", what, current_display).strip()
     if not name or not display_name:
         raise InvalidArgument(f"{what}.name and {what}.display_name cannot be empty")
+    limits = runtime.current().settings.limits
+    check_name(limits, f"{what}.name", name)
+    check_name(limits, f"{what}.display_name", display_name)
     return name, display_name
 
 

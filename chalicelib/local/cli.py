@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.limits import Limits
 from chalicelib.local.ports import PortInUse
+from chalicelib.pod_policy import PodPolicy
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def _up(args: argparse.Namespace) -> int:
         pod_aws_endpoint=args.pod_aws_endpoint,
         pause_at=args.pause_at,
         limits=Limits.from_env(os.environ),
+        pod_policy=PodPolicy.from_env(os.environ),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

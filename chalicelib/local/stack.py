@@ -23,6 +23,7 @@ from chalicelib import runtime
 from chalicelib.limits import Limits
 from chalicelib.local.background import ReconcileLoop, start_background
 from chalicelib.local.ports import bound_or_refused, free_port
+from chalicelib.pod_policy import PodPolicy
 from chalicelib.reconcile_kick import LocalKicks
 from chalicelib.runtime import Runtime
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE, AwsAccess, Settings
@@ -60,6 +61,7 @@ class StackOptions:
     # label (after writing `<data dir>/paused-at-<label>`), so a kill lands exactly there.
     pause_at: str = ""
     limits: Limits = dataclasses.field(default_factory=Limits)
+    pod_policy: PodPolicy = dataclasses.field(default_factory=PodPolicy)
 
 
 def stack_settings(
@@ -88,6 +90,7 @@ def stack_settings(
         scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",
         schedule_group="kfps-local",
         limits=options.limits,
+        pod_policy=options.pod_policy,
     )
     if options.executor != "kubernetes":
         return settings
