@@ -63,3 +63,12 @@ def test_a_bad_content_length_is_a_400(local_stack, length: str) -> None:
     status, _, body = _request(local_stack.url, "POST", "/apis/v2beta1/experiments", b"", headers)
     assert status == 400
     assert length in json.loads(body)["message"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": 'Bearer s3cr3t"\tx'}])
+def test_a_path_no_route_matches_is_a_json_404_that_echoes_no_header(local_stack, headers: dict) -> None:
+    status, _, body = _request(local_stack.url, "GET", "/apis/v2beta1/no-such-thing", None, headers)
+    assert status == 404
+    error = json.loads(body)
+    assert "/apis/v2beta1/no-such-thing" in error["message"] and error["code"] == 5
+    assert b"s3cr3t" not in body
