@@ -65,6 +65,8 @@ def json_body(
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"{what} body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidArgument(f"{what} body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidArgument(f"{what} body must be a JSON object, got {type(body).__name__}")
     if allowed is not None:

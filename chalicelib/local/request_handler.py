@@ -3,6 +3,7 @@
 - Any method the app does not route (TRACE, CONNECT, PROPFIND, ...) gets a 405 with a JSON error, as API Gateway
   answers, instead of the HTML 501 of Python's `BaseHTTPRequestHandler`.
 - A path no route matches gets a JSON 404 that echoes no header (Chalice's echoes the Authorization header).
+- A request Python's server cannot parse (a request line over 64 KiB, ...) gets its 4xx as JSON, not HTML.
 - A body larger than the request limit, or a bad Content-Length, is refused before it is read (413/400).
 - Nagle's algorithm is off: the handler writes a response's headers and body separately, and with Nagle on every
   request on a kept-alive connection (kfp.Client's) waits ~40 ms for the client's delayed ACK.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayException
@@ -20,6 +22,7 @@ from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayExc
 ROUTED_METHODS = ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")
 GRPC_INVALID_ARGUMENT = 3
 GRPC_NOT_FOUND = 5
+GRPC_INTERNAL = 13
 GRPC_UNIMPLEMENTED = 12
 
 
@@ -33,6 +36,12 @@ class LocalRequestHandler(ChaliceRequestHandler):
         if name.startswith("do_"):
             return self._method_not_allowed
         raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Python's server answers a request it cannot parse (a line over 64 KiB: 414, a bad request line: 400)
+        # with an HTML page; the API answers JSON.
+        text = message or HTTPStatus(code).phrase
+        self._refuse(code, GRPC_INVALID_ARGUMENT if code < 500 else GRPC_INTERNAL, text)
 
     def _method_not_allowed(self) -> None:
         self._refuse(405, GRPC_UNIMPLEMENTED, f"Method {self.command} is not allowed on {self.path}")

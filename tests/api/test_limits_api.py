@@ -14,6 +14,7 @@ import yaml
 from chalicelib import runtime
 from chalicelib.pod_policy import PodPolicy
 from tests.support.specs import HELLO
+from tests.support.store_snapshot import stored
 
 SPEC = yaml.safe_load(HELLO)
 
@@ -34,30 +35,16 @@ def limits(app_runtime) -> Iterator[Any]:
     runtime.install(app_runtime)
 
 
-def _stored(app_runtime, experiment_id: str) -> tuple:
-    """What a refused request must not change: the experiment's runs and recurring runs, the experiments and
-    pipelines, and the run and recurring-run spec objects."""
-    store = app_runtime.store
-    return (
-        [r.run_id for r in store.runs.list_runs("", experiment_id)],
-        [r.recurring_run_id for r in store.recurring_runs.list_recurring_runs("", experiment_id)],
-        sorted(e.experiment_id for e in store.catalog.list_experiments("")),
-        sorted(p.pipeline_id for p in store.catalog.list_pipelines("")),
-        sorted(o.key for o in store.objects.list_objects("runs/") if o.key.endswith("/spec.json")),
-        sorted(o.key for o in store.objects.list_objects("recurring-runs/")),
-    )
-
-
 @pytest.fixture
 def experiment(api, unique) -> str:
     return api.post("/experiments", {"display_name": f"limits-{unique}"})[1]["experiment_id"]
 
 
 def _refused(api, app_runtime, experiment: str, path: str, body: dict, status: int = 400) -> str:
-    before = _stored(app_runtime, experiment)
+    before = stored(app_runtime, experiment)
     got, error = api.post(path, body)
     assert got == status, error
-    assert _stored(app_runtime, experiment) == before
+    assert stored(app_runtime, experiment) == before
     return error["message"]
 
 
