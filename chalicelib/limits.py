@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 
 MIB = 2**20
+MAX_PRESIGNED_URL_SECONDS = 15 * 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Limits:
     max_name_length: int = 128
     # Runs not yet finished per namespace; creating one more is refused with 429. 0 = no quota.
     max_active_runs_per_namespace: int = 1000
+    # How long a presigned URL (a large package's PUT) stays valid, in seconds; at most 15 minutes.
+    presigned_url_seconds: int = 900
 
     @property
     def max_request_bytes(self) -> int:
@@ -45,4 +48,9 @@ class Limits:
                 raise ValueError(f"KFPS_{field.name.upper()} must be an integer, got {raw!r}") from None
             if values[field.name] < 0:
                 raise ValueError(f"KFPS_{field.name.upper()} must not be negative, got {raw!r}")
-        return cls(**values)
+        limits = cls(**values)
+        if not 0 < limits.presigned_url_seconds <= MAX_PRESIGNED_URL_SECONDS:
+            raise ValueError(
+                f"KFPS_PRESIGNED_URL_SECONDS must be 1..{MAX_PRESIGNED_URL_SECONDS}, got {limits.presigned_url_seconds}"
+            )
+        return limits

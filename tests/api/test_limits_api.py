@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -209,3 +210,39 @@ def test_limits_are_read_from_the_environment() -> None:
         Settings.from_env({"KFPS_MAX_SPEC_TASKS": "many"})
     with pytest.raises(ValueError, match="KFPS_MAX_TASK_MEMORY"):
         Settings.from_env({"KFPS_MAX_TASK_MEMORY": "lots"})
+
+
+def test_a_presigned_url_lifetime_over_15_minutes_is_refused_at_start() -> None:
+    from chalicelib.limits import Limits
+
+    assert Limits.from_env({"KFPS_PRESIGNED_URL_SECONDS": "300"}).presigned_url_seconds == 300
+    with pytest.raises(ValueError, match="KFPS_PRESIGNED_URL_SECONDS must be 1..900, got 3600"):
+        Limits.from_env({"KFPS_PRESIGNED_URL_SECONDS": "3600"})
+
+
+CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def test_run_details_and_launch_documents_carry_no_aws_credentials(api, app_runtime, experiment) -> None:
+    from tests.support.waiting import wait_for
+
+    status, run = api.post("/runs", _run(experiment, runtime_config={"parameters": {"name": "secrets"}}))
+    assert status == 200, run
+    run_id = run["run_id"]
+    done = wait_for(
+        lambda: (got := api.get(f"/runs/{run_id}")[1]).get("state") in ("SUCCEEDED", "FAILED") and got,
+        "the run to finish",
+    )
+    assert done["state"] == "SUCCEEDED", done
+    seen = [json.dumps(done)]
+    seen += [
+        app_runtime.store.objects.get_bytes(o.key).decode()
+        for o in app_runtime.store.objects.list_objects(f"runs/{run_id}/")
+    ]
+    access = app_runtime.settings.aws
+    secrets = [s for s in (access.secret_access_key, access.session_token) if s and s != "testing"]
+    for text in seen:
+        for name in CREDENTIAL_NAMES:
+            assert name not in text
+        for secret in secrets:
+            assert secret not in text

@@ -175,3 +175,19 @@ def test_readme_snippet_uploads_a_large_package_next_to_kfp_client(
     (version,) = kfp_client.list_pipeline_versions(pipeline_id).pipeline_versions
     spec = kfp_client.get_pipeline_version(pipeline_id, version.pipeline_version_id).pipeline_spec
     assert spec["pipelineInfo"]["name"] == "hello-pipeline"
+
+
+def test_a_presigned_url_expires_after_the_configured_seconds(api, app_runtime, s3_store) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    assert app_runtime.settings.limits.presigned_url_seconds <= 15 * 60
+    short = dataclasses.replace(app_runtime.settings.limits, presigned_url_seconds=120)
+    runtime.install(
+        dataclasses.replace(app_runtime, settings=dataclasses.replace(app_runtime.settings, limits=short))
+    )
+    try:
+        upload = ticket(api)
+    finally:
+        runtime.install(app_runtime)
+    assert upload["expires_in_seconds"] == 120
+    assert parse_qs(urlsplit(upload["upload_url"]).query)["X-Amz-Expires"] == ["120"]
