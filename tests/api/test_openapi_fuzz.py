@@ -21,13 +21,14 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from kfp import compiler, dsl
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.support.specs import HELLO
 
 SPEC = (
     Path(__file__).resolve().parents[3] / "shared" / "corpus" / "kfp-api" / "kfp_api_single_file.swagger.json"
@@ -72,19 +73,9 @@ def test_every_operation_answers_within_the_description(case, local_stack, sessi
     case.call_and_validate(base_url=local_stack.url, session=session, headers=HEADERS, checks=CHECKS)
 
 
-@dsl.component
-def say(name: str) -> str:
-    return f"hello {name}"
-
-
-@dsl.pipeline(name="after-fuzz")
-def after_fuzz(name: str = "world"):
-    say(name=name)
-
-
 def test_the_stack_still_serves_kfp_client_after_the_fuzzing(kfp_client, unique, tmp_path) -> None:
     package = tmp_path / "after_fuzz.yaml"
-    compiler.Compiler().compile(after_fuzz, str(package))
+    package.write_text(HELLO)
     experiment = kfp_client.create_experiment(f"after-fuzz-{unique}")
     pipeline = kfp_client.upload_pipeline(str(package), pipeline_name=f"after-fuzz-{unique}")
     version = kfp_client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions[0]
