@@ -246,3 +246,23 @@ def test_run_details_and_launch_documents_carry_no_aws_credentials(api, app_runt
             assert name not in text
         for secret in secrets:
             assert secret not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:1/p.yaml?X-Amz-Credential=AKIASECRETKEYID&X-Amz-Signature=deadbeefsig",
+        "http://user:hunter2pass@127.0.0.1:1/p.yaml",
+        "s3://no-such-bucket-kfps/p.yaml?X-Amz-Security-Token=SESSIONTOKENSECRET",
+    ],
+)
+def test_a_package_url_error_shows_no_credentials(api, url) -> None:
+    status, pipeline = api.post("/pipelines", {"display_name": f"redact-{abs(hash(url))}"})
+    assert status == 200, pipeline
+    body = {"display_name": "v", "package_url": {"pipeline_url": url}}
+    status, error = api.post(f"/pipelines/{pipeline['pipeline_id']}/versions", body)
+    assert status == 400, error
+    text = json.dumps(error)
+    for secret in ("AKIASECRETKEYID", "deadbeefsig", "hunter2pass", "SESSIONTOKENSECRET"):
+        assert secret not in text
+    assert "REDACTED" in text
