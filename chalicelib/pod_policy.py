@@ -43,6 +43,19 @@ class PodPolicy:
     max_memory: str = "512Gi"
     # Image prefixes a task's image must start with (KFPS_ALLOWED_IMAGE_PREFIXES, comma-separated; empty: any).
     allowed_image_prefixes: tuple[str, ...] = ()
+    # Requests given to a task container that sets neither a request nor a limit for CPU / memory (Kubernetes
+    # executor; KFPS_DEFAULT_TASK_CPU / KFPS_DEFAULT_TASK_MEMORY; "" = none, the namespace's LimitRange decides).
+    default_cpu: str = ""
+    default_memory: str = ""
+
+    @property
+    def default_requests(self) -> tuple[tuple[str, str], ...]:
+        """The default requests as (resource, quantity) pairs, for the Kubernetes executor's settings."""
+        return tuple(
+            (name, value)
+            for name, value in (("cpu", self.default_cpu), ("memory", self.default_memory))
+            if value
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PodPolicy:
@@ -53,10 +66,14 @@ class PodPolicy:
             max_cpu=env.get("KFPS_MAX_TASK_CPU", defaults.max_cpu).strip(),
             max_memory=env.get("KFPS_MAX_TASK_MEMORY", defaults.max_memory).strip(),
             allowed_image_prefixes=tuple(p.strip() for p in prefixes.split(",") if p.strip()),
+            default_cpu=env.get("KFPS_DEFAULT_TASK_CPU", "").strip(),
+            default_memory=env.get("KFPS_DEFAULT_TASK_MEMORY", "").strip(),
         )
         for name, value in (
             ("KFPS_MAX_TASK_CPU", policy.max_cpu),
             ("KFPS_MAX_TASK_MEMORY", policy.max_memory),
+            ("KFPS_DEFAULT_TASK_CPU", policy.default_cpu),
+            ("KFPS_DEFAULT_TASK_MEMORY", policy.default_memory),
         ):
             if value:
                 try:
