@@ -12,6 +12,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from chalicelib.limits import Limits
+from chalicelib.pod_policy import PodPolicy
+
 if TYPE_CHECKING:
     from chalicelib.executors.k8s.settings import KubernetesSettings
 
@@ -105,8 +108,10 @@ class Settings:
     local_prewarm: bool = True  # the local executor's fork server (`kfps up --no-prewarm` turns it off)
     # How the API wakes the reconciler: "lambda:<function name>" (async invoke) or "local" (in-process event).
     reconcile_kick: str = "local"
-    max_upload_bytes: int = 32 * 2**20
-    max_body_bytes: int = 32 * 2**20
+    # Input limits (body, spec, parameter and name sizes, schedule frequency, the active-run quota).
+    limits: Limits = Limits()
+    # The admin pod policy checked at run creation (privileged/host access, CPU/memory maxima, image prefixes).
+    pod_policy: PodPolicy = PodPolicy()
     # EventBridge Scheduler, one schedule per recurring run: the fire Lambda (ARN or function name), the role
     # the Scheduler assumes to invoke it (ARN or role name), and the schedule group. An empty target turns
     # schedule management off (the local stack's firer fires recurring runs itself).
@@ -178,8 +183,8 @@ class Settings:
             kubeconfig=env.get("KFPS_KUBECONFIG", ""),
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
-            max_upload_bytes=int(env.get("KFPS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
-            max_body_bytes=int(env.get("KFPS_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            limits=Limits.from_env(env),
+            pod_policy=PodPolicy.from_env(env),
             scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),
             scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),

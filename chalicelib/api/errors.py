@@ -124,7 +124,7 @@ def to_api_error(exc: Exception) -> ApiError:
 
     ApiError: itself. Auth Unauthenticated → Unauthenticated (401), Forbidden → PermissionDenied (403). Store NotFound → NotFound, AlreadyExists → AlreadyExists, ConcurrentUpdate → Aborted,
     LimitReached → ResourceExhausted, PresignedUrlsUnsupported → FailedPrecondition. Service refusals: InvalidRequest → InvalidArgument, FailedPrecondition →
-    FailedPrecondition, Refused → Aborted. SpecError (invalid package or parameters) → InvalidArgument. Chalice's own 400/404/409
+    FailedPrecondition, Refused → Aborted, QuotaExceeded → ResourceExhausted. SpecError (invalid package or parameters) and RecursionError (input nested too deeply) → InvalidArgument. Chalice's own 400/404/409
     errors (e.g. "Error Parsing JSON" from `json_body`) keep their status. Anything else → Internal with a
     generic message (the caller logs the original).
     """
@@ -150,6 +150,12 @@ def to_api_error(exc: Exception) -> ApiError:
         return FailedPrecondition(str(exc))
     if isinstance(exc, service_errors.Refused):
         return Aborted(str(exc))
+    if isinstance(exc, service_errors.QuotaExceeded):
+        return ResourceExhausted(str(exc))
+    if isinstance(
+        exc, RecursionError
+    ):  # a JSON value (a filter, a spec) nested beyond what the parser follows
+        return InvalidArgument("the input is nested too deeply")
     if isinstance(exc, SpecError):
         return InvalidArgument(str(exc) or "Invalid pipeline spec")
     if isinstance(exc, chalice.BadRequestError):

@@ -47,7 +47,6 @@ from chalicelib.store.object_keys import upload_prefix
 
 package_uploads = Blueprint(__name__)
 
-UPLOAD_URL_SECONDS = 900
 DEFAULT_FILENAME = "pipeline.yaml"
 _MAX_FILENAME = 200
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -79,13 +78,14 @@ def create_upload() -> dict:
     body = json_body(package_uploads.current_request, current.settings, {"filename"}, "upload")
     filename = _filename(body)
     upload_id = str(uuid.uuid4())
-    url = current.store.objects.presigned_put_url(upload_prefix(upload_id) + filename, UPLOAD_URL_SECONDS)
+    expires = current.settings.limits.presigned_url_seconds
+    url = current.store.objects.presigned_put_url(upload_prefix(upload_id) + filename, expires)
     return {
         "upload_id": upload_id,
         "upload_url": url,
         "upload_method": "PUT",
-        "expires_in_seconds": UPLOAD_URL_SECONDS,
-        "max_bytes": current.settings.max_upload_bytes,
+        "expires_in_seconds": expires,
+        "max_bytes": current.settings.limits.max_upload_bytes,
         "register_path": f"{UPLOADS_PATH}/{upload_id}:register",
     }
 
@@ -112,9 +112,9 @@ def register_upload(upload_action: str) -> dict:
     if not found:
         raise NotFound(
             f"upload {upload_id} holds no package: PUT the file to its upload_url first "
-            f"(it expires {UPLOAD_URL_SECONDS} s after POST {UPLOADS_PATH})"
+            f"(it expires {current.settings.limits.presigned_url_seconds} s after POST {UPLOADS_PATH})"
         )
-    limit = current.settings.max_upload_bytes
+    limit = current.settings.limits.max_upload_bytes
     if found[0].size > limit:
         raise PayloadTooLarge(f"uploaded package {filename} is {found[0].size} bytes; the limit is {limit}")
     data = objects.get_bytes(found[0].key)

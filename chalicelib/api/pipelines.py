@@ -41,6 +41,7 @@ from chalicelib.api.upload_results import (
 )
 from chalicelib.runtime import Runtime
 from chalicelib.services import pipelines as pipeline_service
+from chalicelib.services.admission import check_name
 from chalicelib.services.pipelines import VersionRequest
 from chalicelib.spec import PipelinePackage, load_package, spec_from_struct
 
@@ -80,7 +81,9 @@ def upload_pipeline() -> dict:
     request = pipelines.current_request
     current = runtime.current()
     package, data, filename = uploaded_package(
-        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+        request.raw_body or b"",
+        request.headers.get("content-type", ""),
+        current.settings.limits.max_upload_bytes,
     )
     return pipeline_to_api(create_uploaded_pipeline(current, query_params(request), package, data, filename))
 
@@ -95,7 +98,9 @@ def upload_pipeline_version() -> dict:
     params = query_params(request)
     pipeline = existing_upload_pipeline(current, params)
     package, data, filename = uploaded_package(
-        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+        request.raw_body or b"",
+        request.headers.get("content-type", ""),
+        current.settings.limits.max_upload_bytes,
     )
     return version_to_api(create_uploaded_version(current, pipeline, params, package, data, filename))
 
@@ -132,7 +137,7 @@ def _package_from_version_body(
     if url:
         from chalicelib.api.package_urls import fetch_package
 
-        limit = current.settings.max_upload_bytes
+        limit = current.settings.limits.max_upload_bytes
         data = fetch_package(url, limit, current.store.objects)
         return load_package(data, url.rsplit("/", 1)[-1], limit), data
     raise InvalidArgument(f"{what} needs pipeline_spec or package_url.pipeline_url")
@@ -288,6 +293,9 @@ def _updated_names(
     display_name = string_field(body, "display_name", what, current_display).strip()
     if not name or not display_name:
         raise InvalidArgument(f"{what}.name and {what}.display_name cannot be empty")
+    limits = runtime.current().settings.limits
+    check_name(limits, f"{what}.name", name)
+    check_name(limits, f"{what}.display_name", display_name)
     return name, display_name
 
 

@@ -55,14 +55,18 @@ def json_body(
     body with Content-Type application/json). Rejects oversize bodies, non-objects and, when `allowed` is
     given, unknown top-level fields."""
     raw = request.raw_body or b""
-    if len(raw) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"{what} body is {len(raw)} bytes; the limit is {settings.max_body_bytes}")
+    if len(raw) > settings.limits.max_body_bytes:
+        raise PayloadTooLarge(
+            f"{what} body is {len(raw)} bytes; the limit is {settings.limits.max_body_bytes}"
+        )
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"{what} body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidArgument(f"{what} body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidArgument(f"{what} body must be a JSON object, got {type(body).__name__}")
     if allowed is not None:

@@ -29,8 +29,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chalicelib.limits import Limits
 from chalicelib.local.ports import PortInUse
 from chalicelib.local.token_commands import add_token_commands, run_token_command
+from chalicelib.pod_policy import PodPolicy
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE
 
 if TYPE_CHECKING:
@@ -154,6 +156,8 @@ def _up(args: argparse.Namespace) -> int:
         pod_aws_endpoint=args.pod_aws_endpoint,
         pause_at=args.pause_at,
         multi_user=args.multi_user,
+        limits=Limits.from_env(os.environ),
+        pod_policy=PodPolicy.from_env(os.environ),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

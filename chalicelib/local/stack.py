@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from chalicelib import runtime
+from chalicelib.limits import Limits
 from chalicelib.local.background import ReconcileLoop, start_background
 from chalicelib.local.ports import bound_or_refused, free_port
+from chalicelib.pod_policy import PodPolicy
 from chalicelib.reconcile_kick import LocalKicks
 from chalicelib.runtime import Runtime
 from chalicelib.settings import DYNAMODB_STORE, EMBEDDED_STORE, AwsAccess, Settings
@@ -60,6 +61,8 @@ class StackOptions:
     # A test hook for the durability tests: the reconciler stops for good at the first checkpoint with this
     # label (after writing `<data dir>/paused-at-<label>`), so a kill lands exactly there.
     pause_at: str = ""
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    pod_policy: PodPolicy = dataclasses.field(default_factory=PodPolicy)
 
 
 def stack_settings(
@@ -88,6 +91,8 @@ def stack_settings(
         scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",
         schedule_group="kfps-local",
         multi_user=options.multi_user,
+        limits=options.limits,
+        pod_policy=options.pod_policy,
     )
     if options.executor != "kubernetes":
         return settings
@@ -162,7 +167,9 @@ class LocalStack:
         import threading
 
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, create_local_server
+        from chalice.local import create_local_server
+
+        from chalicelib.local.request_handler import request_handler
 
         if str(REPO_ROOT) not in sys.path:
             sys.path.insert(0, str(REPO_ROOT))
@@ -174,13 +181,8 @@ class LocalStack:
             lambda: create_local_server(app, config, self.options.host, port), port, "--port"
         )
 
-        class NoDelayRequestHandler(ChaliceRequestHandler):
-            # The handler writes a response's headers and body separately: with Nagle's algorithm on, every
-            # request on a kept-alive connection (kfp.Client's) waits ~40 ms for the client's delayed ACK.
-            disable_nagle_algorithm = True
-
-        self._server.server.RequestHandlerClass = functools.partial(
-            NoDelayRequestHandler, app_object=app, config=config
+        self._server.server.RequestHandlerClass = request_handler(
+            app, config, self.runtime.settings.limits.max_request_bytes if self.runtime else 0
         )
         threading.Thread(target=self._server.server.serve_forever, name="kfps-api", daemon=True).start()
         self.url = f"http://{self.options.host}:{port}"

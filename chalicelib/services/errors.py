@@ -15,3 +15,7 @@ class FailedPrecondition(ServiceError):
 
 class Refused(ServiceError):
     """The operation is refused on this resource, e.g. deleting the default experiment (→ 409 Aborted)."""
+
+
+class QuotaExceeded(ServiceError):
+    """A quota is used up, e.g. active runs per namespace (→ 429 ResourceExhausted)."""

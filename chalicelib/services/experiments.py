@@ -7,6 +7,7 @@ import dataclasses
 
 from chalicelib.runtime import Runtime
 from chalicelib.services import recurring_runs as recurring_run_service
+from chalicelib.services.admission import check_name
 from chalicelib.services.errors import Refused
 from chalicelib.services.ids import new_id
 from chalicelib.store.conflicts import retry_on_conflict
@@ -19,6 +20,7 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 
 def create_experiment(runtime: Runtime, display_name: str, description: str, namespace: str) -> Experiment:
     """A new experiment. AlreadyExists when the name is taken in the namespace."""
+    check_name(runtime.settings.limits, "experiment.display_name", display_name)
     experiment = Experiment(new_id(), display_name, namespace, now_text(), description)
     return runtime.store.catalog.create_experiment(experiment)
 

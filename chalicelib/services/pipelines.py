@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.observability import catalog_changes
 from chalicelib.runtime import Runtime
+from chalicelib.services.admission import check_name
 from chalicelib.services.errors import FailedPrecondition
 from chalicelib.services.ids import new_id
 from chalicelib.spec import PipelinePackage, spec_from_struct
@@ -45,10 +46,17 @@ def create_pipeline(
     runtime: Runtime, name: str, display_name: str, description: str, namespace: str, tags: Mapping[str, str]
 ) -> Pipeline:
     """A new pipeline. AlreadyExists when the name is taken in the namespace."""
+    _check_pipeline_names(runtime, name, display_name)
     pipeline = Pipeline(new_id(), name, display_name or name, namespace, now_text(), description, dict(tags))
     created = runtime.store.catalog.create_pipeline(pipeline)
     catalog_changes.pipeline_created(created)
     return created
+
+
+def _check_pipeline_names(runtime: Runtime, name: str, display_name: str) -> None:
+    check_name(runtime.settings.limits, "pipeline.name", name)
+    if display_name:
+        check_name(runtime.settings.limits, "pipeline.display_name", display_name)
 
 
 def find_or_create_pipeline(runtime: Runtime, name: str, namespace: str, description: str) -> Pipeline:
@@ -89,6 +97,7 @@ def create_pipeline_with_version(
     version: VersionRequest,
 ) -> Pipeline:
     """A new pipeline and its first version, written in one transaction (a crash leaves both or neither)."""
+    _check_pipeline_names(runtime, name, display_name)
     pipeline = Pipeline(new_id(), name, display_name or name, namespace, now_text(), description, dict(tags))
     first = _stored_version(runtime, pipeline, version)
     try:
@@ -102,6 +111,9 @@ def create_pipeline_with_version(
 
 def _stored_version(runtime: Runtime, pipeline: Pipeline, request: VersionRequest) -> PipelineVersion:
     """The version record for `request`, its package bytes and validated spec written to the objects first."""
+    check_name(runtime.settings.limits, "pipeline_version.name", request.name)
+    if request.display_name:
+        check_name(runtime.settings.limits, "pipeline_version.display_name", request.display_name)
     version_id = request.version_id or new_id()
     keys = ("", "")
     if request.package is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.observability import catalog_changes
 from chalicelib.runtime import Runtime
-from chalicelib.services import recurring_fires
+from chalicelib.services import admission, recurring_fires
 from chalicelib.services.ids import new_id
 from chalicelib.spec import PipelinePackage
 from chalicelib.store.conflicts import retry_on_conflict
@@ -42,6 +42,10 @@ class RecurringRunRequest:
 def create_recurring_run(runtime: Runtime, request: RecurringRunRequest) -> RecurringRun:
     """Store the recurring run (and its spec snapshot, when it is not pinned to a version), then its schedule;
     the record is removed again when the schedule cannot be created."""
+    limits = runtime.settings.limits
+    admission.check_name(limits, "recurring_run.display_name", request.display_name)
+    admission.check_parameters(limits, request.parameters)
+    admission.check_package(runtime, request.package)
     recurring_run_id = new_id()
     spec_key = ""
     if not request.pipeline_id:

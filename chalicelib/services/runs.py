@@ -16,6 +16,7 @@ from chalicelib.engine.argo.records import OBJECT_KEY
 from chalicelib.observability import state_changes
 from chalicelib.run_states import FINAL_RUN_STATES, RETRYABLE_RUN_STATES, TERMINABLE_RUN_STATES
 from chalicelib.runtime import Runtime
+from chalicelib.services import admission
 from chalicelib.services.errors import FailedPrecondition
 from chalicelib.services.ids import new_id
 from chalicelib.spec import PipelinePackage
@@ -48,6 +49,8 @@ def submit_run(runtime: Runtime, request: RunRequest, max_concurrency: int | Non
     """Store a new PENDING run and kick the reconciler. AlreadyExists when `request.run_id` is taken;
     with `max_concurrency` (a fire), LimitReached when the recurring run has no free slot."""
     store = runtime.store
+    if not request.recurring_run_id:  # a fire was admitted with its recurring run
+        admit_run(runtime, request)
     run_id = request.run_id or new_id()
     created_at = now_text()
     spec_key = run_spec_key(run_id)
@@ -77,6 +80,15 @@ def submit_run(runtime: Runtime, request: RunRequest, max_concurrency: int | Non
     store.catalog.touch_experiment_last_run(request.experiment_id, created_at)
     runtime.kicker.kick(run_id)
     return run
+
+
+def admit_run(runtime: Runtime, request: RunRequest) -> None:
+    """The limits, the pod policy and the namespace's active-run quota (InvalidRequest, QuotaExceeded)."""
+    limits = runtime.settings.limits
+    admission.check_name(limits, "run.display_name", request.display_name)
+    admission.check_parameters(limits, request.parameters)
+    admission.check_package(runtime, request.package)
+    admission.check_active_runs(runtime, request.namespace)
 
 
 def visible_run(runtime: Runtime, run_id: str) -> Run:

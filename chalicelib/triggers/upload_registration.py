@@ -115,7 +115,7 @@ def register_upload(event: Mapping[str, Any], runtime: Runtime) -> RegistrationO
     package: PipelinePackage | None = None
     error = ""
     try:
-        package = load_package(data, file_name, settings.max_upload_bytes)
+        package = load_package(data, file_name, settings.limits.max_upload_bytes)
     except SpecError as exc:
         error = str(exc)
     description = (package.description or "") if package else ""

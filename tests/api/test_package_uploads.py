@@ -43,7 +43,9 @@ def pipeline_names(api, unique: str) -> list[str]:
 @pytest.fixture
 def small_upload_limit(app_runtime):
     """The API's upload limit lowered to 512 bytes (HELLO is larger)."""
-    limited = dataclasses.replace(app_runtime.settings, max_upload_bytes=512)
+    limited = dataclasses.replace(
+        app_runtime.settings, limits=dataclasses.replace(app_runtime.settings.limits, max_upload_bytes=512)
+    )
     runtime.install(dataclasses.replace(app_runtime, settings=limited))
     assert len(HELLO.encode()) > 512
     yield
@@ -173,3 +175,19 @@ def test_readme_snippet_uploads_a_large_package_next_to_kfp_client(
     (version,) = kfp_client.list_pipeline_versions(pipeline_id).pipeline_versions
     spec = kfp_client.get_pipeline_version(pipeline_id, version.pipeline_version_id).pipeline_spec
     assert spec["pipelineInfo"]["name"] == "hello-pipeline"
+
+
+def test_a_presigned_url_expires_after_the_configured_seconds(api, app_runtime, s3_store) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    assert app_runtime.settings.limits.presigned_url_seconds <= 15 * 60
+    short = dataclasses.replace(app_runtime.settings.limits, presigned_url_seconds=120)
+    runtime.install(
+        dataclasses.replace(app_runtime, settings=dataclasses.replace(app_runtime.settings, limits=short))
+    )
+    try:
+        upload = ticket(api)
+    finally:
+        runtime.install(app_runtime)
+    assert upload["expires_in_seconds"] == 120
+    assert parse_qs(urlsplit(upload["upload_url"]).query)["X-Amz-Expires"] == ["120"]

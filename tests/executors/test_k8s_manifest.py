@@ -617,3 +617,34 @@ def test_oci_input_artifacts_are_refused_without_image_volumes():
         ValueError, match="model.*oci://registry.example.com/models/llm:v1.*KFPS_K8S_IMAGE_VOLUMES"
     ):
         build_pod(attempt(artifacts={"model": [oci_model()]}), settings())
+
+
+def test_the_pod_policy_default_requests_fill_only_what_a_task_leaves_unset():
+    defaults = (("cpu", "250m"), ("memory", "512Mi"))
+    bare = build_pod(
+        attempt(container={"image": "img", "command": ["sh"]}), settings(default_requests=defaults)
+    )
+    assert main_container(validate_manifest(bare))["resources"] == {
+        "requests": {"cpu": "250m", "memory": "512Mi"}
+    }
+    limited = {"resourceCpuLimit": "2", "resourceMemoryRequest": "1Gi"}
+    pod = build_pod(
+        attempt(container={"image": "img", "command": ["sh"], "resources": limited}),
+        settings(default_requests=defaults),
+    )
+    assert main_container(validate_manifest(pod))["resources"] == {
+        "limits": {"cpu": "2"},
+        "requests": {"memory": "1Gi"},
+    }
+    assert "resources" not in main_container(pod_for(container={"image": "img", "command": ["sh"]}))
+
+
+def test_the_kubernetes_settings_take_the_default_requests_from_the_pod_policy():
+    from chalicelib.executors.k8s.settings import KubernetesSettings
+    from chalicelib.settings import Settings
+
+    app = Settings.from_env({"KFPS_DEFAULT_TASK_CPU": "100m", "KFPS_DEFAULT_TASK_MEMORY": "256Mi"})
+    assert KubernetesSettings.from_app_settings(app, {}).default_requests == (
+        ("cpu", "100m"),
+        ("memory", "256Mi"),
+    )

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from kfp import dsl
 
+from chalicelib import runtime
 from chalicelib.launcher.runner import PREWARMED_LOG_PREFIX
 from chalicelib.local.background import ReconcileLoop
+from chalicelib.pod_policy import PodPolicy
 from tests.conformance.run_waiting import only_task, task_log, tasks_by_name, wait_for_run
 
 TIMEOUT = 180.0
@@ -178,9 +180,16 @@ def test_an_io_bound_fan_out_runs_all_at_once_on_the_default_stack(local_stack, 
 def test_a_task_asking_for_more_cpu_than_the_machine_fails_naming_request_and_capacity(
     local_stack, kfp_client
 ):
-    run_id = kfp_client.create_run_from_pipeline_func(
-        oversize_pipeline, arguments={}, enable_caching=False
-    ).run_id
+    # The default pod policy refuses 1000 CPUs at run creation: the admin lifts the maximum for this run.
+    stack_runtime = local_stack.runtime
+    no_maximum = dataclasses.replace(stack_runtime.settings, pod_policy=PodPolicy(max_cpu=""))
+    runtime.install(dataclasses.replace(stack_runtime, settings=no_maximum))
+    try:
+        run_id = kfp_client.create_run_from_pipeline_func(
+            oversize_pipeline, arguments={}, enable_caching=False
+        ).run_id
+    finally:
+        runtime.install(stack_runtime)
 
     run = wait_for_run(local_stack.url, run_id, TIMEOUT)
 

@@ -80,7 +80,9 @@ def _pipeline_view(current: Runtime, item: Pipeline) -> dict[str, Any]:
 def _uploaded(current: Runtime) -> tuple[PipelinePackage, bytes, str, dict[str, str]]:
     request = pipelines_v1.current_request
     package, data, filename = uploaded_package(
-        request.raw_body or b"", request.headers.get("content-type", ""), current.settings.max_upload_bytes
+        request.raw_body or b"",
+        request.headers.get("content-type", ""),
+        current.settings.limits.max_upload_bytes,
     )
     return package, data, filename, query_params(request)
 
@@ -114,7 +116,7 @@ def _package_from_url(
     url = string_field(object_field(body, key, what), "pipeline_url", f"{what}.{key}").strip()
     if not url:
         raise InvalidArgument(f"{what}.{key}.pipeline_url is required")
-    limit = current.settings.max_upload_bytes
+    limit = current.settings.limits.max_upload_bytes
     data = fetch_package(url, limit, current.store.objects)
     return load_package(data, url.rsplit("/", 1)[-1], limit), data
 

@@ -36,6 +36,7 @@ from chalicelib.executors.k8s.manifest import (
     task_uri,
 )
 from chalicelib.executors.k8s.platform_config import PlatformSpecError
+from chalicelib.executors.k8s.resources import with_default_requests
 from chalicelib.executors.k8s.settings import KubernetesSettings
 from chalicelib.executors.protocol import AttemptLaunch
 
@@ -173,6 +174,9 @@ def build_argo_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict
         main = _main_container(step["container"])
         launcher_init, launcher_side = [prepare], [collect]
         volumes = [{"name": LAUNCHER_VOLUME, "emptyDir": {}}]
+    resources = with_default_requests(main.get("resources") or {}, settings.default_requests)
+    if resources:
+        main["resources"] = resources
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [main, *launcher_side, *sidecars],

@@ -23,7 +23,11 @@ from typing import Any
 from chalicelib.executors.k8s import names
 from chalicelib.executors.k8s.oci_artifacts import oci_volumes
 from chalicelib.executors.k8s.platform_config import platform_parts, uses_workspace
-from chalicelib.executors.k8s.resources import container_resources, resolve_parameter_placeholders
+from chalicelib.executors.k8s.resources import (
+    container_resources,
+    resolve_parameter_placeholders,
+    with_default_requests,
+)
 from chalicelib.executors.k8s.settings import KubernetesSettings
 from chalicelib.executors.protocol import AttemptLaunch
 from chalicelib.task_contract import TaskSpec
@@ -103,7 +107,9 @@ def build_pod(attempt: AttemptLaunch, settings: KubernetesSettings) -> dict[str,
         "env": env,
         "volumeMounts": _shared_mounts() + list(parts.mounts) + list(oci.mounts),
     }
-    resources = container_resources(container.get("resources"), spec.parameters)
+    resources = with_default_requests(
+        container_resources(container.get("resources"), spec.parameters), settings.default_requests
+    )
     if resources:
         main["resources"] = resources
     if parts.image_pull_policy:

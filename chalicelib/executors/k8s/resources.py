@@ -58,6 +58,17 @@ def resolve_parameter_placeholders(text: str, parameters: Mapping[str, Any]) -> 
     return _PARAM_PLACEHOLDER.sub(replace, text)
 
 
+def with_default_requests(
+    resources: Mapping[str, Any], defaults: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """`resources` with a request added for each default resource the block neither requests nor limits."""
+    block = {kind: dict(values) for kind, values in resources.items() if isinstance(values, Mapping)}
+    for name, quantity in defaults:
+        if name not in block.get("requests", {}) and name not in block.get("limits", {}):
+            block.setdefault("requests", {})[name] = quantity
+    return {**resources, **block}
+
+
 def container_resources(resources: Mapping[str, Any] | None, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The Kubernetes `resources` block for an IR `resources` dict ({} when nothing is set)."""
     resources = resources or {}

@@ -57,6 +57,8 @@ class KubernetesSettings:
     kube_context: str = ""
     in_cluster: bool = False
     launcher_env: tuple[tuple[str, str], ...] = ()
+    # The pod policy's default requests for a task container that asks for nothing: ("cpu", "250m"), ...
+    default_requests: tuple[tuple[str, str], ...] = ()
 
     @property
     def watched_namespaces(self) -> tuple[str, ...]:
@@ -114,6 +116,7 @@ class KubernetesSettings:
             kubeconfig=kubeconfig,
             region=settings.region,
             in_cluster=base.in_cluster and not kubeconfig,
+            default_requests=settings.pod_policy.default_requests,
         )
 
 
