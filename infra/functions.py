@@ -24,7 +24,7 @@ TABLE_WRITE = (
 OBJECT_READ = ("s3:GetObject", "s3:GetObjectVersion")
 OBJECT_WRITE = ("s3:PutObject",)
 OBJECT_DELETE = ("s3:DeleteObject",)
-ALL_TABLES = ("names", "experiments", "pipelines", "versions", "runs", "tasks", "recurring-runs", "cache")
+ALL_TABLES = ("names", "experiments", "pipelines", "versions", "runs", "tasks", "recurring-runs", "cache", "leases")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,8 @@ class FunctionAccess:
 API = FunctionAccess(
     logical_id="APIHandler",
     role_id="ApiHandlerRole",
-    tables=tuple(kind for kind in ALL_TABLES if kind != "cache"),  # the cache is the reconciler's
+    # The cache and the pass leases are the reconciler's.
+    tables=tuple(kind for kind in ALL_TABLES if kind not in ("cache", "leases")),
     objects=(
         ("packages/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
         ("specs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
@@ -72,7 +73,7 @@ RECONCILE = FunctionAccess(
     role_id="ReconcileRole",
     # recurring-runs: a run's end gives its recurring run's max_concurrency slot back (a counter updated in the
     # same transaction as the run).
-    tables=("runs", "tasks", "recurring-runs", "cache"),
+    tables=("runs", "tasks", "recurring-runs", "cache", "leases"),
     # The run's spec snapshot, launch documents, task records, the pods' task and result files; task logs
     # (copied from the pods, read back once a pod is gone). Nothing is deleted here.
     objects=(("runs/", OBJECT_READ + OBJECT_WRITE), ("logs/", OBJECT_READ + OBJECT_WRITE)),

@@ -1,4 +1,4 @@
-"""The store's interface: four protocols, each implemented by DynamoDB + S3 (`store.dynamo`) and by the embedded
+"""The store's interface: five protocols, each implemented by DynamoDB + S3 (`store.dynamo`) and by the embedded
 SQLite + files store (`store.embedded`) with the same semantics, which `tests/store` checks on both.
 
 Shared rules:
@@ -154,6 +154,40 @@ class RecurringRunStore(Protocol):
         """A missing one is fine."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """A held pass lease of one run: who holds it, until when (epoch seconds), and the run's mark count when it
+    was taken or renewed (a release succeeds only while no mark arrived since)."""
+
+    run_id: str
+    owner: str
+    until: float
+    marks: int
+
+
+class RunLeases(Protocol):
+    """One reconcile pass of a run at a time, and no event lost while one runs (`chalicelib.reconcile_leases`).
+
+    Every kick for a run tries `acquire`; when another owner holds the lease, the run is marked instead, and the
+    holder's `release` fails on the new mark, so the holder passes the run again before it lets go. A lease
+    past its `until` is taken over (its holder crashed or ran out of time)."""
+
+    def acquire(self, run_id: str, owner: str, now: float, seconds: float) -> Lease | None:
+        """Take the run's lease for `seconds` when free, expired or already `owner`'s (then renewed, with the
+        current mark count). None when another owner holds it: the run is marked, so that holder passes it
+        again before releasing."""
+
+    def release(self, lease: Lease, now: float) -> bool:
+        """Give the lease back and record `now` as the run's last pass, only if `lease.owner` still holds it and
+        no mark arrived since it was taken or renewed. False otherwise (nothing changes)."""
+
+    def abandon(self, lease: Lease) -> None:
+        """Give the lease back whatever marks arrived (the holder has handed the run to a new pass)."""
+
+    def last_passes(self, run_ids: list[str]) -> dict[str, float]:
+        """When each run's last released pass ended (epoch seconds); runs without one are absent."""
+
+
 class ObjectStore(Protocol):
     """Bytes under keys (`store.object_keys`): an S3 bucket, or files under the embedded store's directory.
     A put is atomic and durable when it returns; a get sees the last completed put."""
@@ -191,10 +225,11 @@ class ObjectStore(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Store:
-    """Everything the app stores, behind the four protocols. `kind` is "dynamodb" or "embedded"."""
+    """Everything the app stores, behind the five protocols. `kind` is "dynamodb" or "embedded"."""
 
     kind: str
     catalog: Catalog
     runs: RunStore
     recurring_runs: RecurringRunStore
     objects: ObjectStore
+    leases: RunLeases

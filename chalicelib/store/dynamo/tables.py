@@ -58,6 +58,7 @@ class Tables:
     recurring_runs: Any
     recurring_run_slots: Any
     cache: Any
+    leases: Any
     connection: Connection
 
     @property
@@ -71,6 +72,7 @@ class Tables:
             self.tasks,
             self.recurring_runs,
             self.cache,
+            self.leases,
         )
 
 
@@ -264,6 +266,18 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         task_id = UnicodeAttribute(default="")
         created_at = UnicodeAttribute()
 
+    class LeaseItem(Model):
+        """A run's reconcile pass lease (`RunLeases`): holder and expiry, the marks counted while it was held,
+        the end of the last released pass; `expires_at` (TTL) drops the item a while after its last use."""
+
+        Meta = meta("leases")
+        run_id = UnicodeAttribute(hash_key=True)
+        owner = UnicodeAttribute(null=True)
+        until = NumberAttribute(null=True)
+        marks = NumberAttribute(null=True)
+        passed_at = NumberAttribute(null=True)
+        expires_at = NumberAttribute(null=True)
+
     connection = Connection(
         region=access.region,
         host=access.endpoint_url or None,
@@ -281,6 +295,7 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         recurring_runs=RecurringRunItem,
         recurring_run_slots=RecurringRunSlots,
         cache=CacheItem,
+        leases=LeaseItem,
         connection=connection,
     )
 
