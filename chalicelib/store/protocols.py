@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.engine.model import TaskRecord
@@ -166,25 +166,26 @@ class Lease:
 
 
 class RunLeases(Protocol):
-    """One reconcile pass of a run at a time, and no event lost while one runs (`chalicelib.reconcile_leases`).
+    """One reconcile pass of a run at a time, and no event lost while one runs (`chalicelib.leased_passes`).
 
-    Every kick for a run tries `acquire`; when another owner holds the lease, the run is marked instead, and the
-    holder's `release` fails on the new mark, so the holder passes the run again before it lets go. A lease
-    past its `until` is taken over (its holder crashed or ran out of time)."""
+    Every kick for a run tries to take its lease; when another owner holds it, the run is marked instead, and
+    the holder's release fails on the new mark, so the holder passes the run again before it lets go. A lease
+    past its `until` is taken over (its holder crashed or ran out of time). Each method takes many runs at once
+    (the local stack passes every active run together: one transaction there)."""
 
-    def acquire(self, run_id: str, owner: str, now: float, seconds: float) -> Lease | None:
-        """Take the run's lease for `seconds` when free, expired or already `owner`'s (then renewed, with the
-        current mark count). None when another owner holds it: the run is marked, so that holder passes it
-        again before releasing."""
+    def acquire(self, run_ids: Sequence[str], owner: str, now: float, seconds: float) -> dict[str, Lease]:
+        """Take each run's lease for `seconds` when free, expired or already `owner`'s (then renewed, with the
+        current mark count); returns the leases taken, by run id. A run another owner holds is marked instead,
+        so that holder passes it again before releasing."""
 
-    def release(self, lease: Lease, now: float) -> bool:
-        """Give the lease back and record `now` as the run's last pass, only if `lease.owner` still holds it and
-        no mark arrived since it was taken or renewed. False otherwise (nothing changes)."""
+    def release(self, leases: Sequence[Lease], now: float) -> set[str]:
+        """Give back each lease still held by its owner with no mark since it was taken or renewed, recording
+        `now` as the run's last pass; returns the ids released (the others are unchanged)."""
 
-    def abandon(self, lease: Lease) -> None:
-        """Give the lease back whatever marks arrived (the holder has handed the run to a new pass)."""
+    def abandon(self, leases: Sequence[Lease]) -> None:
+        """Give the leases back whatever marks arrived (the holder hands the runs to new passes)."""
 
-    def last_passes(self, run_ids: list[str]) -> dict[str, float]:
+    def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:
         """When each run's last released pass ended (epoch seconds); runs without one are absent."""
 
 

@@ -4,6 +4,7 @@ more, so a holder that released in between does not leave the mark unseen."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
@@ -25,13 +26,17 @@ class DynamoRunLeases:
     def __init__(self, tables: Tables) -> None:
         self._model: Any = tables.leases
 
-    def acquire(self, run_id: str, owner: str, now: float, seconds: float) -> Lease | None:
-        lease = self._take(run_id, owner, now, seconds)
-        if lease is not None:
-            return lease
-        item = self._model(run_id)
-        self._update(item, [self._model.marks.add(1), self._model.expires_at.set(int(now) + KEEP_SECONDS)])
-        return self._take(run_id, owner, now, seconds)
+    def acquire(self, run_ids: Sequence[str], owner: str, now: float, seconds: float) -> dict[str, Lease]:
+        taken: dict[str, Lease] = {}
+        for run_id in dict.fromkeys(run_ids):
+            lease = self._take(run_id, owner, now, seconds)
+            if lease is None:
+                item = self._model(run_id)
+                self._update(item, [self._model.marks.add(1), self._model.expires_at.set(int(now) + KEEP_SECONDS)])
+                lease = self._take(run_id, owner, now, seconds)
+            if lease is not None:
+                taken[run_id] = lease
+        return taken
 
     def _take(self, run_id: str, owner: str, now: float, seconds: float) -> Lease | None:
         model = self._model
@@ -47,19 +52,23 @@ class DynamoRunLeases:
             return None
         return Lease(run_id, owner, now + seconds, int(item.marks or 0))
 
-    def release(self, lease: Lease, now: float) -> bool:
+    def release(self, leases: Sequence[Lease], now: float) -> set[str]:
         model = self._model
-        actions = [model.owner.remove(), model.until.remove(), model.passed_at.set(now)]
-        held = (model.owner == lease.owner) & (model.marks == lease.marks)
-        return self._update(model(lease.run_id), actions, held)
+        released: set[str] = set()
+        for lease in leases:
+            actions = [model.owner.remove(), model.until.remove(), model.passed_at.set(now)]
+            held = (model.owner == lease.owner) & (model.marks == lease.marks)
+            if self._update(model(lease.run_id), actions, held):
+                released.add(lease.run_id)
+        return released
 
-    def abandon(self, lease: Lease) -> None:
+    def abandon(self, leases: Sequence[Lease]) -> None:
         model = self._model
-        self._update(
-            model(lease.run_id), [model.owner.remove(), model.until.remove()], model.owner == lease.owner
-        )
+        for lease in leases:
+            actions = [model.owner.remove(), model.until.remove()]
+            self._update(model(lease.run_id), actions, model.owner == lease.owner)
 
-    def last_passes(self, run_ids: list[str]) -> dict[str, float]:
+    def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:
         found: dict[str, float] = {}
         unique = sorted(set(run_ids))
         try:

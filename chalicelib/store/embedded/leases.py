@@ -1,63 +1,69 @@
-"""Reconcile pass leases in the embedded database (the `RunLeases` protocol): one row per run, every change one
-`BEGIN IMMEDIATE` transaction, so the read and the write of a take, mark or release cannot interleave."""
+"""Reconcile pass leases in the embedded database (the `RunLeases` protocol): one row per run; each call is one
+`BEGIN IMMEDIATE` transaction for all its runs, so a take, mark or release cannot interleave with another and
+the local stack's pass over every active run pays two commits, not two per run."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
 
-from chalicelib.store.embedded.database import Database, first
+from chalicelib.store.embedded.database import Database
 from chalicelib.store.protocols import Lease
 
-_ROW = "SELECT owner, until, marks FROM leases WHERE run_id = ?"
+CHUNK = 500  # ids per IN (...) query, under SQLite's variable limit
 
 
 class EmbeddedRunLeases:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def acquire(self, run_id: str, owner: str, now: float, seconds: float) -> Lease | None:
+    def acquire(self, run_ids: Sequence[str], owner: str, now: float, seconds: float) -> dict[str, Lease]:
+        taken: dict[str, Lease] = {}
         with self._db.write() as tx:
-            row = first(tx.execute(_ROW, (run_id,)).fetchall())
-            if row is not None and row[0] and row[0] != owner and (row[1] or 0) >= now:
-                tx.execute("UPDATE leases SET marks = marks + 1 WHERE run_id = ?", (run_id,))
-                return None
-            marks = row[2] if row is not None else 0
-            _upsert(tx, run_id, owner, now + seconds)
-        return Lease(run_id, owner, now + seconds, marks)
+            for run_id in dict.fromkeys(run_ids):
+                row = tx.execute("SELECT owner, until, marks FROM leases WHERE run_id = ?", (run_id,)).fetchall()
+                holder, until, marks = row[0] if row else (None, None, 0)
+                if holder and holder != owner and (until or 0) >= now:
+                    tx.execute("UPDATE leases SET marks = marks + 1 WHERE run_id = ?", (run_id,))
+                    continue
+                tx.execute(
+                    "INSERT INTO leases (run_id, owner, until, marks) VALUES (?, ?, ?, 0) "
+                    "ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, until = excluded.until",
+                    (run_id, owner, now + seconds),
+                )
+                taken[run_id] = Lease(run_id, owner, now + seconds, marks)
+        return taken
 
-    def release(self, lease: Lease, now: float) -> bool:
+    def release(self, leases: Sequence[Lease], now: float) -> set[str]:
+        released: set[str] = set()
         with self._db.write() as tx:
-            changed = tx.execute(
-                "UPDATE leases SET owner = NULL, until = NULL, passed_at = ? "
-                "WHERE run_id = ? AND owner = ? AND marks = ?",
-                (now, lease.run_id, lease.owner, lease.marks),
-            ).rowcount
-        return changed == 1
+            for lease in leases:
+                changed = tx.execute(
+                    "UPDATE leases SET owner = NULL, until = NULL, passed_at = ? "
+                    "WHERE run_id = ? AND owner = ? AND marks = ?",
+                    (now, lease.run_id, lease.owner, lease.marks),
+                ).rowcount
+                if changed:
+                    released.add(lease.run_id)
+        return released
 
-    def abandon(self, lease: Lease) -> None:
+    def abandon(self, leases: Sequence[Lease]) -> None:
         with self._db.write() as tx:
-            tx.execute(
-                "UPDATE leases SET owner = NULL, until = NULL WHERE run_id = ? AND owner = ?",
-                (lease.run_id, lease.owner),
-            )
+            for lease in leases:
+                tx.execute(
+                    "UPDATE leases SET owner = NULL, until = NULL WHERE run_id = ? AND owner = ?",
+                    (lease.run_id, lease.owner),
+                )
 
-    def last_passes(self, run_ids: list[str]) -> dict[str, float]:
+    def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:
         found: dict[str, float] = {}
+        unique = list(dict.fromkeys(run_ids))
         with self._db.read() as connection:
-            for start in range(0, len(run_ids), 500):
-                chunk = run_ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for start in range(0, len(unique), CHUNK):
+                chunk = unique[start : start + CHUNK]
                 rows = connection.execute(
-                    f"SELECT run_id, passed_at FROM leases WHERE run_id IN ({marks}) AND passed_at IS NOT NULL",
+                    f"SELECT run_id, passed_at FROM leases WHERE run_id IN ({','.join('?' * len(chunk))}) "
+                    "AND passed_at IS NOT NULL",
                     chunk,
                 ).fetchall()
                 found.update({run_id: float(passed_at) for run_id, passed_at in rows})
         return found
-
-
-def _upsert(tx: sqlite3.Connection, run_id: str, owner: str, until: float) -> None:
-    tx.execute(
-        "INSERT INTO leases (run_id, owner, until, marks) VALUES (?, ?, ?, 0) "
-        "ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, until = excluded.until",
-        (run_id, owner, until),
-    )
