@@ -64,6 +64,12 @@ class Settings:
     local_prewarm: bool = True  # the local executor's fork server (`kfps up --no-prewarm` turns it off)
     # How the API wakes the reconciler: "lambda:<function name>" (async invoke) or "local" (in-process event).
     reconcile_kick: str = "local"
+    # A reconcile pass holds its run's lease this long (renewed by each further pass); a holder that crashed
+    # is taken over after it.
+    reconcile_lease_seconds: float = 300.0
+    # The one-minute tick kicks an active run whose last pass ended longer ago than this (the safety net for a
+    # lost event), besides runs whose pods ended without a result.
+    reconcile_stale_seconds: float = 600.0
     max_upload_bytes: int = 32 * 2**20
     max_body_bytes: int = 32 * 2**20
     # EventBridge Scheduler, one schedule per recurring run: the fire Lambda (ARN or function name), the role
@@ -116,6 +122,12 @@ class Settings:
             kubeconfig=env.get("KFPS_KUBECONFIG", ""),
             local_data_dir=env.get("KFPS_DATA_DIR", ""),
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
+            reconcile_lease_seconds=float(
+                env.get("KFPS_RECONCILE_LEASE_SECONDS", defaults.reconcile_lease_seconds)
+            ),
+            reconcile_stale_seconds=float(
+                env.get("KFPS_RECONCILE_STALE_SECONDS", defaults.reconcile_stale_seconds)
+            ),
             max_upload_bytes=int(env.get("KFPS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_body_bytes=int(env.get("KFPS_MAX_BODY_BYTES", defaults.max_body_bytes)),
             scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),

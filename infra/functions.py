@@ -24,7 +24,17 @@ TABLE_WRITE = (
 OBJECT_READ = ("s3:GetObject", "s3:GetObjectVersion")
 OBJECT_WRITE = ("s3:PutObject",)
 OBJECT_DELETE = ("s3:DeleteObject",)
-ALL_TABLES = ("names", "experiments", "pipelines", "versions", "runs", "tasks", "recurring-runs", "cache", "leases")
+ALL_TABLES = (
+    "names",
+    "experiments",
+    "pipelines",
+    "versions",
+    "runs",
+    "tasks",
+    "recurring-runs",
+    "cache",
+    "leases",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +90,22 @@ RECONCILE = FunctionAccess(
     reaches_cluster=True,
     async_invoked=True,
 )
+# The tick kicks per-run passes of the reconcile function (fan-out), and lists pods itself.
 RECONCILE_TICK = dataclasses.replace(
-    RECONCILE, logical_id="ReconcileTick", role_id="ReconcileTickRole", async_invoked=True
+    RECONCILE,
+    logical_id="ReconcileTick",
+    role_id="ReconcileTickRole",
+    invokes_reconcile=True,
+    async_invoked=True,
+)
+# An attempt's result.json landed in S3 (EventBridge): a pass of its run, like the reconcile function's; it kicks
+# a fresh pass when its time runs out with events still arriving.
+RECONCILE_RESULT = dataclasses.replace(
+    RECONCILE,
+    logical_id="ReconcileResult",
+    role_id="ReconcileResultRole",
+    invokes_reconcile=True,
+    async_invoked=True,
 )
 FIRE_RECURRING_RUN = FunctionAccess(
     logical_id="FireRecurringRun",
@@ -108,6 +132,7 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
     API,
     RECONCILE,
     RECONCILE_TICK,
+    RECONCILE_RESULT,
     FIRE_RECURRING_RUN,
     REGISTER_UPLOADED_PIPELINE,
 )

@@ -32,7 +32,9 @@ class DynamoRunLeases:
             lease = self._take(run_id, owner, now, seconds)
             if lease is None:
                 item = self._model(run_id)
-                self._update(item, [self._model.marks.add(1), self._model.expires_at.set(int(now) + KEEP_SECONDS)])
+                self._update(
+                    item, [self._model.marks.add(1), self._model.expires_at.set(int(now) + KEEP_SECONDS)]
+                )
                 lease = self._take(run_id, owner, now, seconds)
             if lease is not None:
                 taken[run_id] = lease

@@ -20,7 +20,9 @@ class EmbeddedRunLeases:
         taken: dict[str, Lease] = {}
         with self._db.write() as tx:
             for run_id in dict.fromkeys(run_ids):
-                row = tx.execute("SELECT owner, until, marks FROM leases WHERE run_id = ?", (run_id,)).fetchall()
+                row = tx.execute(
+                    "SELECT owner, until, marks FROM leases WHERE run_id = ?", (run_id,)
+                ).fetchall()
                 holder, until, marks = row[0] if row else (None, None, 0)
                 if holder and holder != owner and (until or 0) >= now:
                     tx.execute("UPDATE leases SET marks = marks + 1 WHERE run_id = ?", (run_id,))
