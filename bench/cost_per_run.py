@@ -24,7 +24,7 @@ Measured durations are in-process against moto on loopback; real AWS calls take 
 column adds LATENCY_PER_CALL_MS for every AWS and Kubernetes API call a handler made, to bound that. Cold
 starts are not included (see bench/deployment.py for cold import times).
 
-    .venv/bin/python bench/cost_per_run.py [--steps 10] [--seconds 60 1]
+    .venv/bin/python bench/cost_per_run.py [--steps 10] [--seconds 60 1] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -280,6 +280,12 @@ def measure_idle_tick(metered: MeteredHarness, ticks: int = 20) -> Usage:
     return per_tick
 
 
+def _median(measured: list[Measured]) -> Measured:
+    """The run with the median Lambda time (calls are the same in every run; durations vary with load)."""
+    ordered = sorted(measured, key=lambda m: m.total.seconds)
+    return ordered[len(ordered) // 2]
+
+
 def _money(value: float) -> str:
     return f"${value:.6f}"
 
@@ -319,6 +325,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seconds", type=int, nargs="+", default=[60, 1])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per step duration; the median is shown")
     args = parser.parse_args()
 
     from chalicelib.local.embedded_aws import EmbeddedAws
@@ -340,10 +347,12 @@ def main() -> None:
             metered = MeteredHarness(harness, counter)
             # A first run warms the process (imports, clients), as a warm Lambda would be; not reported.
             measure_run(metered, spec, 1, "warm-up")
-            results = [
-                measure_run(metered, spec, seconds, f"{args.steps} steps × {seconds} s")
-                for seconds in args.seconds
-            ]
+            rounds: dict[int, list[Measured]] = {seconds: [] for seconds in args.seconds}
+            for _ in range(args.repeat):  # interleaved, so load changes hit every step duration alike
+                for seconds in args.seconds:
+                    label = f"{args.steps} steps × {seconds} s"
+                    rounds[seconds].append(measure_run(metered, spec, seconds, label))
+            results = [_median(measured) for measured in rounds.values()]
             idle = measure_idle_tick(metered)
     finally:
         server.stop()
