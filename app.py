@@ -53,14 +53,13 @@ def observed_request(event, get_response):
 
 @app.lambda_function(name="reconcile")
 def reconcile(event, context):
-    from chalicelib.reconcile_entry import reconcile_backstop, reconcile_runs
+    from chalicelib.reconcile_entry import reconcile_runs
 
     run_id = (event or {}).get("run_id")
     current = runtime.current()
     with invocation(current.settings, context):
-        if not run_id:
-            return reconcile_backstop(current, context)
-        return reconcile_runs(current, context, [run_id])
+        run_ids = [run_id] if run_id else current.store.runs.active_run_ids()
+        return reconcile_runs(current, context, run_ids)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile_tick")

@@ -5,7 +5,8 @@ A pass of runs: take their leases (runs another owner holds are marked for it an
 once, release. A release fails when the run was marked during the pass (a kick or an S3 result event arrived
 meanwhile): the lease is renewed and the run passed again at once, so the event is handled by the holder, never
 dropped. Nothing waits: the loop goes on only while marks keep arriving and time is left; runs still marked when
-time runs out are abandoned (the lease freed) and returned, for the caller to kick a fresh pass.
+time runs out are abandoned (the lease freed, the last pass forgotten: the tick kicks such a run) and returned,
+for the caller to kick a fresh pass.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from chalicelib.reconciler import PassReport, Reconciler
-from chalicelib.store.protocols import Lease, RunLeases
+from chalicelib.store.protocols import RunLeases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,7 @@ class LeasedPasses:
             held = self.leases.acquire(marked, self.owner, self.clock(), self.lease_seconds)
             pending = sorted(held)
             if pending and not time_left():
-                self._abandon([held[run_id] for run_id in pending])
+                self.leases.abandon([held[run_id] for run_id in pending])
                 handed_over = tuple(pending)
                 break
         return LeasedReport(
@@ -95,9 +96,6 @@ class LeasedPasses:
             held_elsewhere=elsewhere,
             handed_over=handed_over,
         )
-
-    def _abandon(self, leases: list[Lease]) -> None:
-        self.leases.abandon(leases)
 
 
 def _add(total: PassReport, report: PassReport) -> None:

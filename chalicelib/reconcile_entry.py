@@ -2,7 +2,9 @@
 once, under their pass leases (`leased_passes`), and returns. Nothing sleeps waiting for pods.
 
 - `reconcile_runs`: the async-invoked `reconcile` Lambda, kicked with `{"run_id"}` on run create, terminate and
-  retry, by the tick below, and by a pass that ran out of time with events still arriving.
+  retry, by the tick below, and by a result pass that ran out of time with events still arriving. A run handed
+  over where no kick is possible (the reconcile function cannot invoke itself) has no last pass any more, so
+  the next tick kicks it.
 - `reconcile_result_event`: a task attempt's result.json landed in S3 (S3 → EventBridge "Object Created"): the
   run named in its key is passed.
 - `reconcile_backstop`: the one-minute tick. One active-runs query (and nothing else when none is active), one

@@ -82,7 +82,7 @@ RECONCILE = FunctionAccess(
     logical_id="Reconcile",
     role_id="ReconcileRole",
     # recurring-runs: a run's end gives its recurring run's max_concurrency slot back (a counter updated in the
-    # same transaction as the run).
+    # same transaction as the run). leases: one pass per run at a time.
     tables=("runs", "tasks", "recurring-runs", "cache", "leases"),
     # The run's spec snapshot, launch documents, task records, the pods' task and result files; task logs
     # (copied from the pods, read back once a pod is gone). Nothing is deleted here.
@@ -90,22 +90,14 @@ RECONCILE = FunctionAccess(
     reaches_cluster=True,
     async_invoked=True,
 )
-# The tick kicks per-run passes of the reconcile function (fan-out), and lists pods itself.
+# The one-minute backstop (lists pods, fans out per-run kicks) and the S3 result events' passes (a pass out of
+# time with events still arriving kicks a fresh one): the same access, and they may invoke `reconcile`. (The
+# reconcile function cannot name itself in its own template; a run it hands over is kicked by the next tick.)
 RECONCILE_TICK = dataclasses.replace(
-    RECONCILE,
-    logical_id="ReconcileTick",
-    role_id="ReconcileTickRole",
-    invokes_reconcile=True,
-    async_invoked=True,
+    RECONCILE, logical_id="ReconcileTick", role_id="ReconcileTickRole", invokes_reconcile=True
 )
-# An attempt's result.json landed in S3 (EventBridge): a pass of its run, like the reconcile function's; it kicks
-# a fresh pass when its time runs out with events still arriving.
 RECONCILE_RESULT = dataclasses.replace(
-    RECONCILE,
-    logical_id="ReconcileResult",
-    role_id="ReconcileResultRole",
-    invokes_reconcile=True,
-    async_invoked=True,
+    RECONCILE, logical_id="ReconcileResult", role_id="ReconcileResultRole", invokes_reconcile=True
 )
 FIRE_RECURRING_RUN = FunctionAccess(
     logical_id="FireRecurringRun",

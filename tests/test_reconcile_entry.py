@@ -159,6 +159,9 @@ def test_a_pass_out_of_time_with_an_event_pending_hands_the_run_over_with_a_kick
         holder.join(30)
     assert outcomes[0]["passes"] == 1 and outcomes[0]["handed_over"] == 1
     assert cloud.kicks.take() == [run_id]  # the lease is free again: the kicked pass takes the event in
+    # Where no kick is possible (the reconcile function cannot invoke itself), the next tick kicks the run:
+    # its last pass was forgotten with the lease.
+    assert cloud.tick() == {"active": 1, "kicked": 1} and cloud.kicks.take() == [run_id]
     assert cloud.invoke("reconcile", {"run_id": run_id})["passes"] == 1
     assert task_states(cloud, run_id)["root.step"] is TaskState.SUCCEEDED
 

@@ -183,7 +183,8 @@ class RunLeases(Protocol):
         `now` as the run's last pass; returns the ids released (the others are unchanged)."""
 
     def abandon(self, leases: Sequence[Lease]) -> None:
-        """Give the leases back whatever marks arrived (the holder hands the runs to new passes)."""
+        """Give the leases back whatever marks arrived, and forget the runs' last passes (the holder hands the
+        runs to new passes: a run without a last pass is one the tick kicks)."""
 
     def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:
         """When each run's last released pass ended (epoch seconds); runs without one are absent."""

@@ -41,8 +41,10 @@ def test_an_expired_lease_is_taken_over_and_its_old_holder_cannot_release(any_st
     assert leases.acquire([run_id], "c", now=112.0, seconds=10) == {}
 
 
-def test_abandon_frees_the_lease_whatever_the_marks(any_store: Store) -> None:
+def test_abandon_frees_the_lease_whatever_the_marks_and_forgets_the_last_pass(any_store: Store) -> None:
     leases, run_id = any_store.leases, _run_id()
+    first = leases.acquire([run_id], "a", now=90.0, seconds=60)[run_id]
+    assert leases.release([first], now=95.0) == {run_id}
     held = leases.acquire([run_id], "a", now=100.0, seconds=60)[run_id]
     assert leases.acquire([run_id], "b", now=101.0, seconds=60) == {}
     leases.abandon([held])

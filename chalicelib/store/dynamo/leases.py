@@ -67,7 +67,7 @@ class DynamoRunLeases:
     def abandon(self, leases: Sequence[Lease]) -> None:
         model = self._model
         for lease in leases:
-            actions = [model.owner.remove(), model.until.remove()]
+            actions = [model.owner.remove(), model.until.remove(), model.passed_at.remove()]
             self._update(model(lease.run_id), actions, model.owner == lease.owner)
 
     def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:

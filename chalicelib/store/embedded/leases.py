@@ -52,7 +52,7 @@ class EmbeddedRunLeases:
         with self._db.write() as tx:
             for lease in leases:
                 tx.execute(
-                    "UPDATE leases SET owner = NULL, until = NULL WHERE run_id = ? AND owner = ?",
+                    "UPDATE leases SET owner = NULL, until = NULL, passed_at = NULL WHERE run_id = ? AND owner = ?",
                     (lease.run_id, lease.owner),
                 )
 
