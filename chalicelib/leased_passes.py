@@ -6,7 +6,7 @@ once, release. A release fails when the run was marked during the pass (a kick o
 meanwhile): the lease is renewed and the run passed again at once, so the event is handled by the holder, never
 dropped. Nothing waits: the loop goes on only while marks keep arriving and time is left; runs still marked when
 time runs out are abandoned (the lease freed, the last pass forgotten: the tick kicks such a run) and returned,
-for the caller to kick a fresh pass.
+for the caller to kick a fresh pass. A pass that raises frees its leases before the error goes on.
 """
 
 from __future__ import annotations
@@ -74,7 +74,13 @@ class LeasedPasses:
         handed_over: tuple[str, ...] = ()
         pending = sorted(held)
         while pending:
-            report = self.reconciler.run_pass(pending)
+            try:
+                report = self.reconciler.run_pass(pending)
+            except BaseException:
+                # A failed pass frees its leases at once, so the retried event (or the next kick) passes the
+                # runs now rather than after the leases expire.
+                self.leases.abandon([held[run_id] for run_id in pending])
+                raise
             passes += 1
             _add(total, report)
             released = self.leases.release([held[run_id] for run_id in pending], self.clock())

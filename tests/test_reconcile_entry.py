@@ -166,6 +166,26 @@ def test_a_pass_out_of_time_with_an_event_pending_hands_the_run_over_with_a_kick
     assert task_states(cloud, run_id)["root.step"] is TaskState.SUCCEEDED
 
 
+def test_a_pass_that_fails_frees_the_lease_for_the_retried_event(cloud, chain_of_two) -> None:
+    run_id = started(cloud, chain_of_two)
+    cloud.pods.advance(30.0)
+    (event,) = cloud.result_event_messages()
+    reconciler = reconcile_entry._reconciler(cloud.runtime)
+
+    def failing(run_ids: Any = None) -> Any:
+        raise ConnectionError("DynamoDB unreachable")
+
+    reconciler.run_pass = failing  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ConnectionError):
+            cloud.invoke("reconcile_result", event)
+    finally:
+        del reconciler.run_pass
+    # Lambda retries the failed async event: the lease is free, so the retry does the work at once.
+    assert cloud.invoke("reconcile_result", event)["passes"] == 1
+    assert task_states(cloud, run_id)["root.step"] is TaskState.SUCCEEDED
+
+
 def test_a_lease_left_by_a_crashed_pass_is_taken_over_after_it_expires(cloud, chain_of_two) -> None:
     run_id = started(cloud, chain_of_two)
     leases = cloud.runtime.store.leases
