@@ -55,21 +55,41 @@ def observed_request(event, get_response):
 
 @app.lambda_function(name="reconcile")
 def reconcile(event, context):
-    from chalicelib.reconcile_entry import reconcile_until_idle
+    from chalicelib.reconcile_entry import reconcile_runs
 
     run_id = (event or {}).get("run_id")
     current = runtime.current()
     with invocation(current.settings, context):
-        return reconcile_until_idle(current, context, [run_id] if run_id else None)
+        run_ids = [run_id] if run_id else current.store.runs.active_run_ids()
+        return reconcile_runs(current, context, run_ids)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile_tick")
 def reconcile_tick(event):
-    from chalicelib.reconcile_entry import reconcile_until_idle
+    from chalicelib.reconcile_entry import reconcile_backstop
 
     current = runtime.current()
     with invocation(current.settings, event.context):
-        return reconcile_until_idle(current, event.context)
+        return reconcile_backstop(current, event.context)
+
+
+# A task attempt's result.json landed (`runs/<run>/tasks/<task>/<attempt>/result.json`): pass its run now. The
+# deployment's template adds `detail.bucket.name` = the stack's bucket (infra/template.py); the handler checks
+# the bucket and the whole key too.
+@app.on_cw_event(
+    {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"object": {"key": [{"suffix": "/result.json"}]}},
+    },
+    name="reconcile_result",
+)
+def reconcile_result(event):
+    from chalicelib.reconcile_entry import reconcile_result_event
+
+    current = runtime.current()
+    with invocation(current.settings, event.context):
+        return reconcile_result_event(current, event.context, event.to_dict())
 
 
 @app.lambda_function(name="fire_recurring_run")

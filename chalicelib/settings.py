@@ -112,6 +112,12 @@ class Settings:
     limits: Limits = Limits()
     # The admin pod policy checked at run creation (privileged/host access, CPU/memory maxima, image prefixes).
     pod_policy: PodPolicy = PodPolicy()
+    # A reconcile pass holds its run's lease this long (renewed by each further pass); a holder that crashed
+    # is taken over after it.
+    reconcile_lease_seconds: float = 300.0
+    # The one-minute tick kicks an active run whose last pass ended longer ago than this (the safety net for a
+    # lost event), besides runs whose pods ended without a result.
+    reconcile_stale_seconds: float = 600.0
     # EventBridge Scheduler, one schedule per recurring run: the fire Lambda (ARN or function name), the role
     # the Scheduler assumes to invoke it (ARN or role name), and the schedule group. An empty target turns
     # schedule management off (the local stack's firer fires recurring runs itself).
@@ -185,6 +191,12 @@ class Settings:
             reconcile_kick=env.get("KFPS_RECONCILE_KICK", defaults.reconcile_kick),
             limits=Limits.from_env(env),
             pod_policy=PodPolicy.from_env(env),
+            reconcile_lease_seconds=float(
+                env.get("KFPS_RECONCILE_LEASE_SECONDS", defaults.reconcile_lease_seconds)
+            ),
+            reconcile_stale_seconds=float(
+                env.get("KFPS_RECONCILE_STALE_SECONDS", defaults.reconcile_stale_seconds)
+            ),
             scheduler_target=env.get("KFPS_SCHEDULER_TARGET", ""),
             scheduler_role=env.get("KFPS_SCHEDULER_ROLE", ""),
             schedule_group=env.get("KFPS_SCHEDULE_GROUP", defaults.schedule_group),

@@ -24,11 +24,19 @@ TABLE_WRITE = (
 OBJECT_READ = ("s3:GetObject", "s3:GetObjectVersion")
 OBJECT_WRITE = ("s3:PutObject",)
 OBJECT_DELETE = ("s3:DeleteObject",)
-ALL_TABLES = ("names", "experiments", "pipelines", "versions", "runs", "tasks", "recurring-runs", "cache")
-TOKENS_TABLE = (
-    "tokens"  # API tokens: read (GetItem) by the API only; written by `kfps token` with the operator's
+ALL_TABLES = (
+    "names",
+    "experiments",
+    "pipelines",
+    "versions",
+    "runs",
+    "tasks",
+    "recurring-runs",
+    "cache",
+    "leases",
 )
-# credentials
+# API tokens: read (GetItem) by the API only; written by `kfps token` with the operator's credentials.
+TOKENS_TABLE = "tokens"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +70,8 @@ class FunctionAccess:
 API = FunctionAccess(
     logical_id="APIHandler",
     role_id="ApiHandlerRole",
-    tables=tuple(kind for kind in ALL_TABLES if kind != "cache"),  # the cache is the reconciler's
+    # The cache and the pass leases are the reconciler's.
+    tables=tuple(kind for kind in ALL_TABLES if kind not in ("cache", "leases")),
     objects=(
         ("packages/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
         ("specs/", OBJECT_READ + OBJECT_WRITE + OBJECT_DELETE),
@@ -83,16 +92,22 @@ RECONCILE = FunctionAccess(
     logical_id="Reconcile",
     role_id="ReconcileRole",
     # recurring-runs: a run's end gives its recurring run's max_concurrency slot back (a counter updated in the
-    # same transaction as the run).
-    tables=("runs", "tasks", "recurring-runs", "cache"),
+    # same transaction as the run). leases: one pass per run at a time.
+    tables=("runs", "tasks", "recurring-runs", "cache", "leases"),
     # The run's spec snapshot, launch documents, task records, the pods' task and result files; task logs
     # (copied from the pods, read back once a pod is gone). Nothing is deleted here.
     objects=(("runs/", OBJECT_READ + OBJECT_WRITE), ("logs/", OBJECT_READ + OBJECT_WRITE)),
     reaches_cluster=True,
     async_invoked=True,
 )
+# The one-minute backstop (lists pods, fans out per-run kicks) and the S3 result events' passes (a pass out of
+# time with events still arriving kicks a fresh one): the same access, and they may invoke `reconcile`. (The
+# reconcile function cannot name itself in its own template; a run it hands over is kicked by the next tick.)
 RECONCILE_TICK = dataclasses.replace(
-    RECONCILE, logical_id="ReconcileTick", role_id="ReconcileTickRole", async_invoked=True
+    RECONCILE, logical_id="ReconcileTick", role_id="ReconcileTickRole", invokes_reconcile=True
+)
+RECONCILE_RESULT = dataclasses.replace(
+    RECONCILE, logical_id="ReconcileResult", role_id="ReconcileResultRole", invokes_reconcile=True
 )
 FIRE_RECURRING_RUN = FunctionAccess(
     logical_id="FireRecurringRun",
@@ -119,6 +134,7 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
     API,
     RECONCILE,
     RECONCILE_TICK,
+    RECONCILE_RESULT,
     FIRE_RECURRING_RUN,
     REGISTER_UPLOADED_PIPELINE,
 )

@@ -149,7 +149,8 @@ def alarms(stage: str, tags: dict[str, str]) -> dict[str, dict[str, Any]]:
                 "Metrics": [
                     _lambda_errors_query("reconcile", "Reconcile"),
                     _lambda_errors_query("tick", "ReconcileTick"),
-                    {"Id": "errors", "Expression": "reconcile + tick", "Label": "reconciler errors"},
+                    _lambda_errors_query("result", "ReconcileResult"),
+                    {"Id": "errors", "Expression": "reconcile + tick + result", "Label": "reconciler errors"},
                 ],
                 "Tags": parts.tag_list(tags),
             },

@@ -11,7 +11,7 @@ from infra import template_parts as parts
 
 # Records that expire carry this attribute (epoch seconds); DynamoDB deletes them some time after.
 TTL_ATTRIBUTE = "expires_at"
-TABLES_WITH_TTL = frozenset({"cache"})
+TABLES_WITH_TTL = frozenset({"cache", "leases"})
 _RENDER_PREFIX = "kfps-render"
 
 

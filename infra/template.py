@@ -18,8 +18,11 @@ from infra.stage import LOG_LEVELS, PROJECT
 from infra.tables import table_resource, table_shapes
 
 API_ID = "RestAPI"
-UPLOAD_RULE_EVENT = "RegisterUploadedPipelineEvent"
-UPLOAD_FUNCTION = "RegisterUploadedPipeline"
+# The functions an S3 "Object Created" rule triggers → the rule's event name (as `chalice package` names it).
+BUCKET_RULE_EVENTS = {
+    "RegisterUploadedPipeline": "RegisterUploadedPipelineEvent",
+    "ReconcileResult": "ReconcileResultEvent",
+}
 
 
 def parameters() -> dict[str, Any]:
@@ -120,10 +123,10 @@ def _function_override(function: FunctionAccess, stage: str, tags: dict[str, str
                 parts.ref("AWS::NoValue"),
             ]
         }
-    if function.logical_id == UPLOAD_FUNCTION:
+    if function.logical_id in BUCKET_RULE_EVENTS:
         # The rule matches this stack's bucket (app.py cannot know its generated name).
         properties["Events"] = {
-            UPLOAD_RULE_EVENT: {
+            BUCKET_RULE_EVENTS[function.logical_id]: {
                 "Properties": {"Pattern": {"detail": {"bucket": {"name": [parts.ref("DataBucket")]}}}}
             }
         }

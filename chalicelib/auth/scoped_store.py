@@ -42,6 +42,7 @@ def scoped_store(store: Store, principal: Principal) -> Store:
         recurring_runs=ScopedRecurringRunStore(store.recurring_runs, catalog, principal),
         objects=store.objects,
         tokens=store.tokens,
+        leases=store.leases,
     )
 
 

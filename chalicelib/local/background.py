@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.executors.local import LocalExecutor
 from chalicelib.executors.registry import build_executor
+from chalicelib.leased_passes import LeasedPasses, new_owner
 from chalicelib.local.recurring_firer import RecurringRunFirer
 from chalicelib.local.upload_watcher import PipelineUploadWatcher
 from chalicelib.reconcile_kick import LocalKicks
@@ -24,7 +25,7 @@ ACTIVE_WAIT_SECONDS = 0.5  # while runs are active: catches executor changes a w
 
 
 class ReconcileLoop:
-    """Runs reconcile passes in a thread, immediately when kicked (run created/terminated/retried, a task
+    """Runs leased reconcile passes of the active runs in a thread, immediately when kicked (run created/terminated/retried, a task
     process ended), otherwise every few seconds. Listens to `kicks` (default: the runtime's own kicker).
 
     pause_at: a test hook, `label` or `label:n` — at the n-th (default first) reconciler checkpoint with this
@@ -45,6 +46,15 @@ class ReconcileLoop:
         )
         self.reconciler = Reconciler(
             runtime.settings, runtime.store, self.executor, checkpoint=self._checkpoint
+        )
+        # The same pass leases as the cloud: two loops on one store (two `kfps up` on one data directory, a
+        # test's loop beside the stack's) never pass one run at once, and a kick during a pass is not lost.
+        self._runs = runtime.store.runs
+        self.passes = LeasedPasses(
+            self.reconciler,
+            runtime.store.leases,
+            new_owner("local"),
+            runtime.settings.reconcile_lease_seconds,
         )
         self._thread = threading.Thread(target=self._loop, name="kfps-reconcile", daemon=True)
 
@@ -89,7 +99,7 @@ class ReconcileLoop:
             if self._stopped.is_set():
                 return
             try:
-                report = self.reconciler.run_pass()
+                report = self.passes.run(self._runs.active_run_ids())
             except Exception:  # noqa: BLE001 - the loop must survive; the next pass retries
                 logger.exception("reconcile pass failed")
                 active = True

@@ -37,6 +37,9 @@ LOCAL_AWS_KEY = "testing"
 # default account: there is no fire Lambda locally.
 LOCAL_SCHEDULER_TARGET = f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:kfps-local-fire_recurring_run"
 LOCAL_SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/kfps-local-scheduler"
+# A stack killed mid-pass leaves its runs' leases held; a restarted stack (a new owner) takes them over after
+# this long. Local passes are short and renewed each loop, so it can be much shorter than the cloud's.
+LOCAL_LEASE_SECONDS = 15.0
 
 
 @dataclasses.dataclass
@@ -87,6 +90,7 @@ def stack_settings(
         local_data_dir=str(data_dir),
         local_prewarm=options.prewarm,
         reconcile_kick="local",
+        reconcile_lease_seconds=LOCAL_LEASE_SECONDS,
         scheduler_target=LOCAL_SCHEDULER_TARGET if moto_backed else "",
         scheduler_role=LOCAL_SCHEDULER_ROLE if moto_backed else "",
         schedule_group="kfps-local",

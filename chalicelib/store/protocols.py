@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.engine.model import TaskRecord
@@ -171,6 +171,42 @@ class TokenStore(Protocol):
         """Mark the token revoked (again is fine). NotFound."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """A held pass lease of one run: who holds it, until when (epoch seconds), and the run's mark count when it
+    was taken or renewed (a release succeeds only while no mark arrived since)."""
+
+    run_id: str
+    owner: str
+    until: float
+    marks: int
+
+
+class RunLeases(Protocol):
+    """One reconcile pass of a run at a time, and no event lost while one runs (`chalicelib.leased_passes`).
+
+    Every kick for a run tries to take its lease; when another owner holds it, the run is marked instead, and
+    the holder's release fails on the new mark, so the holder passes the run again before it lets go. A lease
+    past its `until` is taken over (its holder crashed or ran out of time). Each method takes many runs at once
+    (the local stack passes every active run together: one transaction there)."""
+
+    def acquire(self, run_ids: Sequence[str], owner: str, now: float, seconds: float) -> dict[str, Lease]:
+        """Take each run's lease for `seconds` when free, expired or already `owner`'s (then renewed, with the
+        current mark count); returns the leases taken, by run id. A run another owner holds is marked instead,
+        so that holder passes it again before releasing."""
+
+    def release(self, leases: Sequence[Lease], now: float) -> set[str]:
+        """Give back each lease still held by its owner with no mark since it was taken or renewed, recording
+        `now` as the run's last pass; returns the ids released (the others are unchanged)."""
+
+    def abandon(self, leases: Sequence[Lease]) -> None:
+        """Give the leases back whatever marks arrived, and forget the runs' last passes (the holder hands the
+        runs to new passes: a run without a last pass is one the tick kicks)."""
+
+    def last_passes(self, run_ids: Sequence[str]) -> dict[str, float]:
+        """When each run's last released pass ended (epoch seconds); runs without one are absent."""
+
+
 class ObjectStore(Protocol):
     """Bytes under keys (`store.object_keys`): an S3 bucket, or files under the embedded store's directory.
     A put is atomic and durable when it returns; a get sees the last completed put."""
@@ -216,3 +252,4 @@ class Store:
     recurring_runs: RecurringRunStore
     objects: ObjectStore
     tokens: TokenStore
+    leases: RunLeases

@@ -269,6 +269,30 @@ def test_collect_that_never_finishes_fails_after_the_grace_time(executor, fake, 
     assert only_status(executor).reason == "CollectTimeout"
 
 
+def test_a_result_written_before_the_pod_status_caught_up_decides(executor, fake, s3, bucket, clock):
+    """The S3 result event can wake a pass while collect is still exiting: its result.json is the outcome."""
+    name = executor.launch(attempt(namespace=NS))
+    finished = clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.set_status(NS, name, pod_status("Running", terminated(0, "Completed", finished), {"running": {}}))
+    assert only_status(executor).phase is AttemptPhase.RUNNING
+    put_result(s3, bucket, TaskResult(0, parameters={"n": 4}))
+    status = only_status(executor)
+    assert (status.phase, status.result.parameters) == (AttemptPhase.SUCCEEDED, {"n": 4})
+
+
+def test_a_failed_command_whose_result_landed_early_fails(executor, fake, s3, bucket, clock):
+    name = executor.launch(attempt(namespace=NS))
+    finished = clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.set_status(NS, name, pod_status("Running", terminated(2, "Error", finished), {"running": {}}))
+    put_result(s3, bucket, TaskResult(2, error="command exited with 2"))
+    status = only_status(executor)
+    assert (status.phase, status.exit_code, status.message) == (
+        AttemptPhase.FAILED,
+        2,
+        "command exited with 2",
+    )
+
+
 def test_failed_prepare_reports_the_launcher_log(executor, fake):
     name = executor.launch(attempt(namespace=NS))
     status = {"phase": "Failed", "initContainerStatuses": [{"name": "kfp-prepare", "state": terminated(1)}]}

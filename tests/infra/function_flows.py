@@ -296,6 +296,7 @@ def reconcile_flow(inputs: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.executors.eks_auth import eks_configuration
     from chalicelib.executors.k8s.executor import KubernetesExecutor
     from chalicelib.executors.k8s.settings import KubernetesSettings
+    from chalicelib.leased_passes import LeasedPasses, new_owner
     from chalicelib.reconciler import Reconciler
     from chalicelib.settings import Settings
     from chalicelib.store import open_store
@@ -311,11 +312,13 @@ def reconcile_flow(inputs: dict[str, Any]) -> dict[str, Any]:
         kubernetes = settings.kubernetes or KubernetesSettings.from_app_settings(settings)
         executor = KubernetesExecutor(kubernetes, store.objects, core_api=core_api(url))
         reconciler = Reconciler(settings, store, executor)
+        # Under the runs' pass leases, as the reconcile functions pass runs (the leases table is theirs).
+        passes = LeasedPasses(reconciler, store.leases, new_owner("flow"), settings.reconcile_lease_seconds)
         pods = _Pods(fake, settings.namespace, inputs["pod_credentials"])
         launched = 0
         for run_ids in ([inputs["run_id"]], inputs["fired_run_ids"]):
             for _ in range(30):
-                report = reconciler.run_pass(run_ids)
+                report = passes.run(run_ids)
                 launched += pods.finish_all()
                 if not report.active:
                     break

@@ -38,8 +38,8 @@ def test_dry_run_writes_the_template_and_package_and_prints_the_plan(dry_runs) -
     for stage, (stdout, out) in dry_runs.items():
         assert (out / "sam.json").is_file() and (out / "deployment.zip").is_file()
         assert f"stack kfps-{stage} would have" in stdout
-        assert "9 × AWS::DynamoDB::Table" in stdout
-        assert "5 × AWS::Lambda::Function" in stdout
+        assert "10 × AWS::DynamoDB::Table" in stdout
+        assert "6 × AWS::Lambda::Function" in stdout
     assert "DataProtection = 'true'" in dry_runs["prod"][0]
     assert "DataProtection = 'false'" in dry_runs["dev"][0]
     assert "SubnetIds = 'subnet-0a,subnet-0b'" in dry_runs["prod"][0]
@@ -93,7 +93,7 @@ def _actions(statements: list[dict[str, Any]]) -> set[str]:
 def test_no_wildcard_actions_and_no_wildcard_resources_outside_logs(translated) -> None:
     template = translated["prod"]
     roles = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 7
+    assert len(roles) == 8
     for role in roles:
         for in_vpc in (False, True):
             for statement in _role_statements(template, role, in_vpc):
@@ -117,7 +117,7 @@ def test_api_role_never_touches_the_cluster_and_reconciler_never_schedules(trans
         s for s in _role_statements(template, "ApiHandlerRole") if s["Action"] == ["iam:PassRole"]
     )
     assert pass_role["Resource"] == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
-    for role in ("ReconcileRole", "ReconcileTickRole"):
+    for role in ("ReconcileRole", "ReconcileTickRole", "ReconcileResultRole"):
         statements = _role_statements(template, role)
         assert not any(a.startswith(("scheduler:", "iam:")) for a in _actions(statements))
         cluster = next(s for s in statements if s["Action"] == ["eks:DescribeCluster"])
@@ -136,7 +136,7 @@ def test_reconciler_roles_get_namespace_scoped_cluster_access(translated) -> Non
         for r in translated["dev"]["Resources"].values()
         if r["Type"] == "AWS::EKS::AccessEntry"
     }
-    assert set(entries) == {"ReconcileRole", "ReconcileTickRole"}
+    assert set(entries) == {"ReconcileRole", "ReconcileTickRole", "ReconcileResultRole"}
     for entry in entries.values():
         (policy,) = entry["AccessPolicies"]
         assert policy["AccessScope"] == {"Type": "namespace", "Namespaces": [{"Ref": "Namespace"}]}
@@ -158,13 +158,44 @@ def test_upload_rule_watches_the_stacks_bucket_under_pipelines(translated) -> No
     }
 
 
+def test_result_rule_watches_the_stacks_bucket_for_attempt_results(translated) -> None:
+    """A task attempt's result.json → the ReconcileResult function, which may kick the reconcile function
+    and uses the pass leases; the tick fans out kicks to the reconcile function too."""
+    resources = translated["dev"]["Resources"]
+    pattern = resources["ReconcileResultReconcileResultEvent"]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"] == {
+        "bucket": {"name": [{"Ref": "DataBucket"}]},
+        "object": {"key": [{"suffix": "/result.json"}]},
+    }
+    for role in ("ReconcileResultRole", "ReconcileTickRole"):
+        statements = _role_statements(translated["dev"], role)
+        kick = next(s for s in statements if s["Action"] == ["lambda:InvokeFunction"])
+        assert kick["Resource"] == [{"Fn::GetAtt": ["Reconcile", "Arn"]}]
+        tables = next(s for s in statements if "dynamodb:UpdateItem" in s["Action"])
+        assert any("-leases" in str(arn) for arn in tables["Resource"])
+    api_tables = next(
+        s
+        for s in _role_statements(translated["dev"], "ApiHandlerRole")
+        if "dynamodb:UpdateItem" in s["Action"]
+    )
+    assert not any("-leases" in str(arn) for arn in api_tables["Resource"])
+    assert resources["LeasesTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
 def test_async_functions_send_failures_to_the_dead_letter_queue(translated) -> None:
     configs = {
         r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
         for r in translated["dev"]["Resources"].values()
         if r["Type"] == "AWS::Lambda::EventInvokeConfig"
     }
-    assert set(configs) == {"Reconcile", "ReconcileTick", "FireRecurringRun", "RegisterUploadedPipeline"}
+    assert set(configs) == {
+        "Reconcile",
+        "ReconcileTick",
+        "ReconcileResult",
+        "FireRecurringRun",
+        "RegisterUploadedPipeline",
+    }
     for config in configs.values():
         assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
             "Fn::GetAtt": ["DeadLetterQueue", "Arn"]

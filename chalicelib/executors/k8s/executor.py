@@ -194,6 +194,10 @@ class KubernetesExecutor:
         if verdict.needs_result:
             text = self._get(names.result_key(*key))
             result = TaskResult.from_json(text) if text else None
+        if phase is AttemptPhase.RUNNING and result is not None:
+            # Main ended and collect wrote the result (its last act) before the pod's status caught up.
+            phase = AttemptPhase.SUCCEEDED if exit_code == 0 else AttemptPhase.FAILED
+            reason = "" if exit_code == 0 else "Error"
         if phase is AttemptPhase.SUCCEEDED and result is None and not identity.collected:
             result = TaskResult(0, started_at=verdict.started_at, finished_at=verdict.finished_at)
         if phase is AttemptPhase.SUCCEEDED:

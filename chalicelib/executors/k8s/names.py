@@ -83,7 +83,21 @@ def task_key(run_id: str, task_id: str, attempt: int) -> str:
 
 def result_key(run_id: str, task_id: str, attempt: int) -> str:
     """S3 key of the TaskResult JSON the launcher writes."""
-    return f"{attempt_prefix(run_id, task_id, attempt)}/result.json"
+    return f"{attempt_prefix(run_id, task_id, attempt)}/{RESULT_FILE}"
+
+
+RESULT_FILE = "result.json"
+
+
+def attempt_of_result_key(key: str) -> tuple[str, str, int] | None:
+    """(run id, task id, attempt) of a `result_key`, or None for any other key (the S3 result event's test)."""
+    parts = key.split("/")
+    if len(parts) != 6 or parts[0] != "runs" or parts[2] != "tasks" or parts[5] != RESULT_FILE:
+        return None
+    run_id, task_id, attempt = parts[1], parts[3], parts[4]
+    if not run_id or not task_id or not attempt.isdigit():
+        return None
+    return run_id, task_id, int(attempt)
 
 
 def log_key(run_id: str, task_id: str, attempt: int) -> str:

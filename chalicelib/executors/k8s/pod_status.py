@@ -7,7 +7,8 @@ Rules:
 - image pull errors, container config errors or Unschedulable → PENDING until `pending_grace_seconds` after
   creation, then FAILED with that reason;
 - main container ended but the collect container still running after `collect_grace_seconds` → FAILED
-  `CollectTimeout` (e.g. the whole main container was killed before it could write its exit code);
+  `CollectTimeout` (e.g. the whole main container was killed before it could write its exit code); before
+  that, RUNNING with `needs_result`: a result.json already written decides (the executor reads it);
 - pod Succeeded → SUCCEEDED; pod Failed → FAILED with the most telling reason
   (`PrepareFailed`, the main container's reason, `CollectFailed`, `DeadlineExceeded`);
 - main and collect ended while sidecars (KFP v1 steps) still run or failed: decided by main and collect alone;
@@ -178,6 +179,10 @@ def pod_verdict(
         if ended and (now - ended).total_seconds() > collect_grace_seconds:
             message = f"collect did not finish within {collect_grace_seconds:g}s of the main container"
             return PodVerdict(AttemptPhase.FAILED, "CollectTimeout", message, needs_result=True, **common)
+        if pod_phase == "Running":
+            # Collect is storing the outputs; its result.json (its last write) decides once it exists, even
+            # before the pod's status catches up (the S3 result event wakes the pass in that window).
+            return PodVerdict(AttemptPhase.RUNNING, needs_result=True, **common)
     if pod_phase == "Running":
         return PodVerdict(AttemptPhase.RUNNING, **common)
     problem = _waiting_problem(status)

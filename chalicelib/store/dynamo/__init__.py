@@ -6,6 +6,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.settings import Settings
 from chalicelib.store.dynamo.catalog import DynamoCatalog
+from chalicelib.store.dynamo.leases import DynamoRunLeases
 from chalicelib.store.dynamo.recurring_runs import DynamoRecurringRunStore
 from chalicelib.store.dynamo.runs import DynamoRunStore
 from chalicelib.store.dynamo.s3_objects import S3ObjectStore
@@ -26,6 +27,7 @@ def open_dynamo_store(settings: Settings) -> Store:
         recurring_runs=DynamoRecurringRunStore(tables),
         objects=objects,
         tokens=DynamoTokenStore(tables),
+        leases=DynamoRunLeases(tables),
     )
 
 

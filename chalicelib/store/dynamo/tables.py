@@ -60,6 +60,7 @@ class Tables:
     recurring_run_slots: Any
     cache: Any
     tokens: Any
+    leases: Any
     connection: Connection
 
     @property
@@ -74,6 +75,7 @@ class Tables:
             self.recurring_runs,
             self.cache,
             self.tokens,
+            self.leases,
         )
 
 
@@ -282,6 +284,18 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         revoked = BooleanAttribute(default=False)
         description = UnicodeAttribute(default="")
 
+    class LeaseItem(Model):
+        """A run's reconcile pass lease (`RunLeases`): holder and expiry, the marks counted while it was held,
+        the end of the last released pass; `expires_at` (TTL) drops the item a while after its last use."""
+
+        Meta = meta("leases")
+        run_id = UnicodeAttribute(hash_key=True)
+        owner = UnicodeAttribute(null=True)
+        until = NumberAttribute(null=True)
+        marks = NumberAttribute(null=True)
+        passed_at = NumberAttribute(null=True)
+        expires_at = NumberAttribute(null=True)
+
     connection = Connection(
         region=access.region,
         host=access.endpoint_url or None,
@@ -300,6 +314,7 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         recurring_run_slots=RecurringRunSlots,
         cache=CacheItem,
         tokens=TokenItem,
+        leases=LeaseItem,
         connection=connection,
     )
 

@@ -12,6 +12,7 @@ from chalicelib.settings import Settings
 from chalicelib.store.embedded.catalog import EmbeddedCatalog
 from chalicelib.store.embedded.database import Database
 from chalicelib.store.embedded.file_objects import FileObjectStore
+from chalicelib.store.embedded.leases import EmbeddedRunLeases
 from chalicelib.store.embedded.recurring_runs import EmbeddedRecurringRunStore
 from chalicelib.store.embedded.runs import EmbeddedRunStore
 from chalicelib.store.embedded.tokens import EmbeddedTokenStore
@@ -43,4 +44,5 @@ def _open(data_dir: Path) -> Store:
         recurring_runs=EmbeddedRecurringRunStore(database),
         objects=FileObjectStore(root / OBJECTS_DIR),
         tokens=EmbeddedTokenStore(database),
+        leases=EmbeddedRunLeases(database),
     )

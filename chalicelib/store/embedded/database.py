@@ -93,6 +93,14 @@ CREATE INDEX IF NOT EXISTS recurring_runs_by_namespace ON recurring_runs (namesp
 CREATE INDEX IF NOT EXISTS recurring_runs_by_experiment ON recurring_runs (experiment_id, created_at);
 CREATE INDEX IF NOT EXISTS recurring_runs_enabled ON recurring_runs (created_at) WHERE enabled = 1;
 
+CREATE TABLE IF NOT EXISTS leases (
+    run_id TEXT PRIMARY KEY,
+    owner TEXT,
+    until REAL,
+    marks INTEGER NOT NULL DEFAULT 0,
+    passed_at REAL
+);
+
 CREATE TABLE IF NOT EXISTS cache (
     namespace TEXT NOT NULL,
     cache_key TEXT NOT NULL,
