@@ -26,7 +26,9 @@ def stored(any_store: Store, namespace: str) -> list[Run]:
     """12 runs of `namespace`: experiments alternate a/b, every third one SUCCEEDED."""
     runs = []
     for n, created_at in enumerate(CREATED):
-        run = any_store.runs.create_run(_run(namespace, created_at, f"{namespace}-a" if n % 2 else f"{namespace}-b"))
+        run = any_store.runs.create_run(
+            _run(namespace, created_at, f"{namespace}-a" if n % 2 else f"{namespace}-b")
+        )
         if n % 3 == 0:
             run = any_store.runs.update_run(moved_to(run, "SUCCEEDED", now_text()))
         runs.append(run)
@@ -96,3 +98,34 @@ def test_a_run_pending_deletion_is_not_listed_and_a_state_change_moves_it(
 def test_another_namespace_sees_none_of_them(any_store: Store, stored: list[Run]):
     page = any_store.runs.page_runs(RunListing(f"other-{uuid.uuid4().hex[:6]}"))
     assert page.runs == () and not page.more
+
+
+def test_an_embedded_database_from_before_the_list_columns_gets_them_filled(tmp_path):
+    """Runs stored before `state`, `storage_state` and `listed` existed are listed after the upgrade."""
+    import sqlite3
+
+    from chalicelib.store.embedded.codec import encode
+    from chalicelib.store.embedded.database import Database
+    from chalicelib.store.embedded.runs import EmbeddedRunStore
+
+    kept = _run("old", CREATED[0], "exp-old")
+    kept = dataclasses.replace(kept, state="FAILED", version=1)
+    hidden = dataclasses.replace(_run("old", CREATED[1], "exp-old"), delete_requested=True, version=1)
+    path = tmp_path / "store.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, experiment_id TEXT NOT NULL, "
+            "recurring_run_id TEXT NOT NULL, active INTEGER, created_at TEXT NOT NULL, version INTEGER NOT NULL, "
+            "record TEXT NOT NULL)"
+        )
+        for run in (kept, hidden):
+            connection.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, '', NULL, ?, 1, ?)",
+                (run.run_id, run.namespace, run.experiment_id, run.created_at, encode(run)),
+            )
+
+    runs = EmbeddedRunStore(Database(path))
+
+    assert [r.run_id for r in runs.page_runs(RunListing("old")).runs] == [kept.run_id]
+    assert [r.run_id for r in runs.page_runs(RunListing("old", state="FAILED")).runs] == [kept.run_id]
+    assert runs.page_runs(RunListing("old", storage_state="AVAILABLE")).total == 1
