@@ -1,9 +1,10 @@
 """Run lists (v2beta1 and v1beta1): a page straight from the store's run index when the query's sort and filter
 are index-served, else the whole scope read and paged in memory (`listing.paginate`, bounded).
 
-Index-served: sort by created_at, ascending or descending (ties by run id), with no filter or one of
-`state EQUALS`, `storage_state EQUALS`, `storage_state NOT_EQUALS` (a run is AVAILABLE or ARCHIVED, so "not
-ARCHIVED" is "AVAILABLE"). The scope is the experiment's runs when an experiment is given, else the namespace's.
+Index-served: sort by created_at, ascending or descending (ties by run id), with no filter, `state EQUALS`,
+`storage_state EQUALS` or `storage_state NOT_EQUALS` (a run is AVAILABLE or ARCHIVED, so "not ARCHIVED" is
+"AVAILABLE"), or a state and a storage-state predicate together (the dashboard's runs tab with a state
+filter). The scope is the experiment's runs when an experiment is given, else the namespace's.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from chalicelib.store.protocols import RunStore
 from chalicelib.store.records import ARCHIVED, AVAILABLE, Run, RunListing
 
 INDEX_SERVED = (
-    "sort_by 'created_at' or 'created_at desc' with no filter or one predicate: state EQUALS, "
-    "storage_state EQUALS or NOT_EQUALS"
+    "sort_by 'created_at' or 'created_at desc' with no filter, or with state EQUALS and/or storage_state "
+    "EQUALS or NOT_EQUALS"
 )
 _OTHER_STORAGE_STATE = {ARCHIVED: AVAILABLE, AVAILABLE: ARCHIVED}
 
@@ -68,7 +69,7 @@ def run_page(
 
 def _index_listing(scope: RunScope, query: ListQuery, filter_served: bool) -> RunListing | None:
     """The store listing that serves `query`, or None when the index cannot."""
-    if query.sort.field != DEFAULT_SORT_FIELD or len(query.predicates) > 1:
+    if query.sort.field != DEFAULT_SORT_FIELD or len(query.predicates) > 2:
         return None
     if query.predicates and not filter_served:
         return None
@@ -77,13 +78,13 @@ def _index_listing(scope: RunScope, query: ListQuery, filter_served: bool) -> Ru
         value = predicate.value
         if not isinstance(value, str):
             return None
-        if predicate.key == "state" and predicate.operation is Operation.EQUALS:
+        if predicate.key == "state" and predicate.operation is Operation.EQUALS and not state:
             state = value
-        elif predicate.key == "storage_state" and predicate.operation is Operation.EQUALS:
+        elif predicate.key != "storage_state" or storage_state:
+            return None
+        elif predicate.operation is Operation.EQUALS:
             storage_state = value
-        elif predicate.key == "storage_state" and predicate.operation is Operation.NOT_EQUALS:
-            if value not in _OTHER_STORAGE_STATE:
-                return None
+        elif predicate.operation is Operation.NOT_EQUALS and value in _OTHER_STORAGE_STATE:
             storage_state = _OTHER_STORAGE_STATE[value]
         else:
             return None

@@ -113,8 +113,8 @@ class RunStore(Protocol):
 
     def page_runs(self, listing: RunListing) -> RunPage:
         """One page of runs from an index: `listing.limit` runs after `listing.after` in created_at order (ties
-        by run id), only the runs with the filter's value (at most one of `state`, `storage_state`), never reading
-        past the page (+1 to know `more`)."""
+        by run id), only the runs with the filters' values (`state`, `storage_state`, or both), never reading past
+        the page (+1 to know `more`)."""
 
     def active_run_ids(self) -> list[str]:
         """Ids of the runs the reconciler visits (`Run.needs_reconciler`: not final, or a final run's deletion

@@ -205,8 +205,8 @@ class ObjectInfo:
 @dataclasses.dataclass(frozen=True)
 class RunListing:
     """One page of an index-served run list: the scope (the experiment's runs when `experiment_id` is set, else
-    the namespace's), created_at order (ties by run id), at most one equality filter (`state` or
-    `storage_state`), and `after`: the (created_at, run_id) of the previous page's last run, or None.
+    the namespace's), created_at order (ties by run id), equality filters on `state`, `storage_state` or
+    both, and `after`: the (created_at, run_id) of the previous page's last run, or None.
 
     Runs whose deletion is pending (`delete_requested`) are not listed, as the API hides them."""
 

@@ -39,8 +39,15 @@ def namespace(app_runtime) -> tuple[str, list[Run]]:
     return ns, runs
 
 
-def _filter(key: str, operation: str, value: str) -> str:
-    return json.dumps({"predicates": [{"key": key, "operation": operation, "stringValue": value}]})
+def _filter(*predicate: str) -> str:
+    return _filters(predicate)
+
+
+def _filters(*predicates: tuple[str, ...]) -> str:
+    rows = [
+        {"key": key, "operation": operation, "stringValue": value} for key, operation, value in predicates
+    ]
+    return json.dumps({"predicates": rows})
 
 
 def _pages(api, params: dict[str, str]) -> list[dict]:
@@ -81,11 +88,15 @@ def test_index_pages_follow_creation_time_and_id(api, namespace, sort_by):
         (("state", "EQUALS", "failed"), lambda r: r.state == "FAILED"),
         (("storage_state", "EQUALS", "ARCHIVED"), lambda r: r.storage_state == "ARCHIVED"),
         (("storage_state", "NOT_EQUALS", "ARCHIVED"), lambda r: r.storage_state != "ARCHIVED"),
+        (
+            (("state", "EQUALS", "SUCCEEDED"), ("storage_state", "EQUALS", "AVAILABLE")),
+            lambda r: r.state == "SUCCEEDED" and r.storage_state == "AVAILABLE",
+        ),
     ],
 )
 def test_index_filters_page_like_the_in_memory_path(api, namespace, predicate, keep, monkeypatch):
     ns, runs = namespace
-    flt = _filter(*predicate)
+    flt = _filters(*predicate) if isinstance(predicate[0], tuple) else _filter(*predicate)
 
     monkeypatch.setattr(listing, "MAX_IN_MEMORY_ITEMS", 20)  # the index path never reads the whole scope
     served = _pages(api, {"namespace": ns, "sort_by": "created_at desc", "filter": flt, "page_size": "4"})

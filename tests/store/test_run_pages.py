@@ -82,6 +82,17 @@ def test_an_experiments_runs_by_storage_state(any_store: Store, namespace: str, 
     assert [r.run_id for r in archived_page.runs] == [archived.run_id] and not archived_page.more
 
 
+def test_a_state_and_a_storage_state_together(any_store: Store, namespace: str, stored: list[Run]):
+    archived = any_store.runs.update_run(dataclasses.replace(stored[3], storage_state="ARCHIVED"))
+    wanted = [r for r in stored if r.state == "SUCCEEDED" and r.run_id != archived.run_id]
+
+    available, _ = _all_pages(any_store, RunListing(namespace, state="SUCCEEDED", storage_state="AVAILABLE"))
+    gone = any_store.runs.page_runs(RunListing(namespace, state="SUCCEEDED", storage_state="ARCHIVED"))
+
+    assert available == [_order(wanted)]
+    assert [r.run_id for r in gone.runs] == [archived.run_id]
+
+
 def test_a_run_pending_deletion_is_not_listed_and_a_state_change_moves_it(
     any_store: Store, namespace: str, stored: list[Run]
 ):

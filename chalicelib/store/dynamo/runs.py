@@ -103,6 +103,8 @@ def _page_keys(run: Run) -> dict[str, str | None]:
         "ns_storage_key": filtered_scope_key(ns, run.storage_state),
         "exp_state_key": filtered_scope_key(run.experiment_id, run.state),
         "exp_storage_key": filtered_scope_key(run.experiment_id, run.storage_state),
+        "ns_storage_state_key": filtered_scope_key(ns, run.storage_state, run.state),
+        "exp_storage_state_key": filtered_scope_key(run.experiment_id, run.storage_state, run.state),
     }
 
 
@@ -110,6 +112,9 @@ def _page_index(runs: Any, listing: RunListing) -> tuple[Any, str]:
     """The page index serving `listing` and its hash key."""
     scope = listing.experiment_id or namespace_key(listing.namespace)
     by_experiment = bool(listing.experiment_id)
+    if listing.state and listing.storage_state:
+        index = runs.page_exp_storage_state if by_experiment else runs.page_ns_storage_state
+        return index, filtered_scope_key(scope, listing.storage_state, listing.state)
     if listing.state:
         index = runs.page_exp_state if by_experiment else runs.page_ns_state
         return index, filtered_scope_key(scope, listing.state)
@@ -230,8 +235,6 @@ class DynamoRunStore:
         return iter([_run(item) for item in items])
 
     def page_runs(self, listing: RunListing) -> RunPage:
-        if listing.state and listing.storage_state:
-            raise StoreError("a run page filters on state or on storage_state, not both")
         runs = self._t.runs
         index, hash_key = _page_index(runs, listing)
         condition = None

@@ -44,9 +44,9 @@ def run_order_key(created_at: str, run_id: str) -> str:
     return f"{created_at}#{run_id}"
 
 
-def filtered_scope_key(scope: str, value: str) -> str:
-    """The hash key of a scope's runs with one filter value (a state, a storage state)."""
-    return f"{scope}|{value}"
+def filtered_scope_key(scope: str, *values: str) -> str:
+    """The hash key of a scope's runs with these filter values (a state, a storage state, or both)."""
+    return "|".join((scope, *values))
 
 
 class StateChangeMap(MapAttribute):
@@ -225,19 +225,23 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         by_experiment = ByExperiment()
         active = ActiveRuns()
         by_recurring_run = ByRecurringRun()
-        # Run list pages (`DynamoRunStore.page_runs`): the scope, or the scope and one filter's value, in
-        # created_at#run_id order.
+        # Run list pages (`DynamoRunStore.page_runs`): the scope, or the scope and the filter values (state,
+        # storage state, both), in created_at#run_id order.
         order_key = UnicodeAttribute(null=True)
         ns_state_key = UnicodeAttribute(null=True)
         ns_storage_key = UnicodeAttribute(null=True)
         exp_state_key = UnicodeAttribute(null=True)
         exp_storage_key = UnicodeAttribute(null=True)
+        ns_storage_state_key = UnicodeAttribute(null=True)
+        exp_storage_state_key = UnicodeAttribute(null=True)
         page_ns = run_page_index("page_ns", "ns_key")
         page_ns_state = run_page_index("page_ns_state", "ns_state_key")
         page_ns_storage = run_page_index("page_ns_storage", "ns_storage_key")
         page_exp = run_page_index("page_exp", "experiment_id")
         page_exp_state = run_page_index("page_exp_state", "exp_state_key")
         page_exp_storage = run_page_index("page_exp_storage", "exp_storage_key")
+        page_ns_storage_state = run_page_index("page_ns_storage_state", "ns_storage_state_key")
+        page_exp_storage_state = run_page_index("page_exp_storage_state", "exp_storage_state_key")
 
     class TaskItem(Model):
         """One task instance of a run: the engine's TaskRecord as JSON (or an S3 pointer when it is large)."""
