@@ -9,9 +9,14 @@ A list route does three things:
 Items are API-shaped dicts (snake_case keys, RFC3339 timestamps, int64 as numbers or strings). A missing
 field compares as the empty/zero value. Sorting ties are broken by the resource's id, so paging is stable.
 
-The page token is base64url of a JSON cursor holding the sort order, the canonical filter and the last item's
-sort value and id. A request may send the token alone (the filter and sort come from the token) or with a
-sort_by/filter that must match the token's.
+The page token is base64url of a JSON cursor holding the list's scope (e.g. the namespace), the sort order, the
+canonical filter, the last item's sort value and id, and how many items the chain served before. A request may
+send the token alone (the filter and sort come from the token) or with a sort_by/filter that must match the
+token's; a token sent to another scope is refused.
+
+Lists a store serves from an index (runs: `api.run_pages`) read one page and make its token with `index_page`;
+the cursor (sort value, id) is the index position after which the next page starts. Every other list is read
+whole and paged here (`paginate`), at most MAX_IN_MEMORY_ITEMS items: beyond that the list is refused (400).
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ import dataclasses
 import enum
 import json
 import math
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.api.errors import InvalidArgument
+from chalicelib.timestamps import format_time
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
 DEFAULT_SORT_FIELD = "created_at"
+MAX_IN_MEMORY_ITEMS = 10_000  # items read to filter, sort and page in memory before a list is refused
+MAX_PAGE_TOKEN_CHARS = 4_096
 
 Scalar = str | int
 PredicateValue = Scalar | tuple[Scalar, ...]
@@ -192,6 +200,8 @@ class ListQuery:
     sort: SortOrder = SortOrder(DEFAULT_SORT_FIELD)
     predicates: tuple[Predicate, ...] = ()
     after: Cursor | None = None
+    scope: str = ""
+    seen: int = 0  # items the page chain served before this page (0 on the first page)
 
     def equals(self, key: str) -> Scalar | None:
         """The value of an EQUALS predicate on `key`, if any: lets a store narrow its read (e.g. by name)."""
@@ -212,11 +222,14 @@ class Page:
 # Parsing the query
 
 
-def parse_list_query(query_params: Mapping[str, str] | None, fields: ResourceFields) -> ListQuery:
+def parse_list_query(
+    query_params: Mapping[str, str] | None, fields: ResourceFields, scope: str = ""
+) -> ListQuery:
     """Validate `page_size`, `sort_by`, `filter` and `page_token` from a list request's query string.
 
     Empty values count as absent. With a `page_token`, the sort order and filter come from the token; a
-    `sort_by` or `filter` sent with it must match. Raises InvalidArgument naming the problem.
+    `sort_by` or `filter` sent with it must match, and the token must have been issued for `scope` (the list's
+    namespace, experiment, ...). Raises InvalidArgument naming the problem.
     """
     params = query_params or {}
     page_size = parse_page_size(params.get("page_size"))
@@ -232,9 +245,12 @@ def parse_list_query(query_params: Mapping[str, str] | None, fields: ResourceFie
             page_size=page_size,
             sort=sort or fields.default_sort,
             predicates=predicates or (),
+            scope=scope,
         )
 
     token = _decode_page_token(raw_token, fields)
+    if token.scope != scope:
+        raise InvalidArgument("page_token was issued for another list (namespace, experiment or resource)")
     if sort is not None and sort != token.sort:
         raise InvalidArgument(f"sort_by {raw_sort!r} does not match the page_token's sort order")
     if predicates is not None and _canonical_filter(predicates) != _canonical_filter(token.predicates):
@@ -245,6 +261,8 @@ def parse_list_query(query_params: Mapping[str, str] | None, fields: ResourceFie
         sort=token.sort,
         predicates=token.predicates,
         after=token.cursor,
+        scope=scope,
+        seen=token.seen,
     )
 
 
@@ -444,15 +462,19 @@ class _PageToken:
     sort: SortOrder
     predicates: tuple[Predicate, ...]
     cursor: Cursor
+    scope: str
+    seen: int
 
 
-def _encode_page_token(query: ListQuery, cursor: Cursor) -> str:
+def _encode_page_token(query: ListQuery, cursor: Cursor, seen: int) -> str:
     doc = {
         "sort": query.sort.field,
         "desc": query.sort.descending,
         "filter": _canonical_filter(query.predicates),
         "value": cursor.value,
         "id": cursor.id,
+        "scope": query.scope,
+        "seen": seen,
     }
     raw = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -461,6 +483,8 @@ def _encode_page_token(query: ListQuery, cursor: Cursor) -> str:
 def _decode_page_token(token: str, fields: ResourceFields) -> _PageToken:
     """Decode and validate a token made by `_encode_page_token` for the same resource."""
     invalid = InvalidArgument(f"Invalid page_token {token[:40]!r}")
+    if len(token) > MAX_PAGE_TOKEN_CHARS:
+        raise InvalidArgument(f"Invalid page_token: longer than {MAX_PAGE_TOKEN_CHARS} characters")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         doc = json.loads(raw)
@@ -470,6 +494,7 @@ def _decode_page_token(token: str, fields: ResourceFields) -> _PageToken:
         raise invalid
     field = fields.get(doc.get("sort") or "") if isinstance(doc.get("sort"), str) else None
     value, item_id, rows = doc.get("value"), doc.get("id"), doc.get("filter")
+    scope, seen = doc.get("scope", ""), doc.get("seen", 0)
     expected_type = str if field is not None and field.kind in (FieldKind.STRING, FieldKind.ENUM) else int
     if (
         field is None
@@ -478,6 +503,10 @@ def _decode_page_token(token: str, fields: ResourceFields) -> _PageToken:
         or isinstance(value, bool)
         or not isinstance(value, expected_type)
         or not isinstance(rows, list)
+        or not isinstance(scope, str)
+        or isinstance(seen, bool)
+        or not isinstance(seen, int)
+        or seen < 0
     ):
         raise invalid
     predicates = []
@@ -494,21 +523,29 @@ def _decode_page_token(token: str, fields: ResourceFields) -> _PageToken:
         if not all(isinstance(v, str | int) for v in (p_value if isinstance(p_value, tuple) else (p_value,))):
             raise invalid
         predicates.append(Predicate(key, Operation[op_name], p_value))
-    return _PageToken(SortOrder(field.key, doc["desc"]), tuple(predicates), Cursor(value, item_id))
+    return _PageToken(
+        SortOrder(field.key, doc["desc"]), tuple(predicates), Cursor(value, item_id), scope, seen
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Applying a query
 
 
-def paginate(items: Iterable[dict[str, Any]], query: ListQuery) -> Page:
+def paginate(items: Iterable[dict[str, Any]], query: ListQuery, served: str = "") -> Page:
     """Filter, sort (ties by id) and slice `items` after the query's cursor.
 
     total_size counts every match of the filter, not just this page; next_page_token is "" on the last page.
+    Reads at most MAX_IN_MEMORY_ITEMS items: a list with more is refused (InvalidArgument) with `served`, the
+    sorts and filters an index serves at any size.
     """
     fields = query.fields
     predicates = [(p, _require_field(fields, p.key)) for p in query.predicates]
-    matches = [item for item in items if all(_matches(item, field, p) for p, field in predicates)]
+    matches = [
+        item
+        for item in _bounded(items, query, served)
+        if all(_matches(item, field, p) for p, field in predicates)
+    ]
 
     sort_field = _require_field(fields, query.sort.field)
     id_field = Field(fields.id_key, FieldKind.STRING)
@@ -527,8 +564,46 @@ def paginate(items: Iterable[dict[str, Any]], query: ListQuery) -> Page:
     token = ""
     if len(keyed) > query.page_size:
         (last_value, last_id), _ = page[-1]
-        token = _encode_page_token(query, Cursor(last_value, last_id))
+        token = _encode_page_token(query, Cursor(last_value, last_id), query.seen + len(page))
     return Page(items=[item for _, item in page], total_size=len(matches), next_page_token=token)
+
+
+def _bounded(items: Iterable[dict[str, Any]], query: ListQuery, served: str) -> Iterator[dict[str, Any]]:
+    for count, item in enumerate(items, start=1):
+        if count > MAX_IN_MEMORY_ITEMS:
+            resource = query.fields.resource
+            raise InvalidArgument(
+                f"Listing {resource}s with this sort_by/filter reads every {resource} of the list, and it has more "
+                f"than {MAX_IN_MEMORY_ITEMS}: "
+                + (f"use {served}" if served else "narrow it (e.g. by experiment or namespace)")
+            )
+        yield item
+
+
+def index_page(
+    items: list[dict[str, Any]], query: ListQuery, last: Cursor | None, more: bool, total: int | None
+) -> Page:
+    """A page a store read from an index: `items` (API-shaped, in order), `last` the cursor of the last one
+    (the index position the next page starts after), `more` when items follow. total_size is `total` when the
+    store counted the list, else the items the page chain served so far (exact on the last page)."""
+    served_so_far = query.seen + len(items)
+    token = _encode_page_token(query, last, served_so_far) if more and last is not None else ""
+    return Page(items=items, total_size=served_so_far if total is None else total, next_page_token=token)
+
+
+def timestamp_cursor_value(text: str) -> int:
+    """A timestamp as a cursor (and sort) value: Unix microseconds."""
+    return _timestamp_micros(text)
+
+
+def cursor_timestamp(value: Scalar) -> str:
+    """The timestamp text (in `chalicelib.timestamps`' one format) of a timestamp cursor value."""
+    if not isinstance(value, int):
+        raise InvalidArgument("Invalid page_token: not a timestamp position")
+    try:
+        return format_time(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value))
+    except (OverflowError, ValueError):
+        raise InvalidArgument("Invalid page_token: timestamp position out of range") from None
 
 
 def list_response(key: str, page: Page) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument
-from chalicelib.api.listing import RUN_FIELDS, list_response, paginate, parse_list_query
+from chalicelib.api.listing import RUN_FIELDS, list_response, parse_list_query
 from chalicelib.api.request_helpers import (
     handled,
     json_body,
@@ -20,6 +20,7 @@ from chalicelib.api.request_helpers import (
     string_field,
 )
 from chalicelib.api.run_inputs import resolve_pipeline_source, runtime_config_of
+from chalicelib.api.run_pages import RunScope, run_page
 from chalicelib.api.task_details import task_details
 from chalicelib.auth.request_principal import request_namespace
 from chalicelib.platform_support import check_platform_support
@@ -148,12 +149,11 @@ def get_run(run_id: str) -> dict:
 @handled()
 def list_runs() -> dict:
     params = query_params(runs.current_request)
-    query = parse_list_query(params, RUN_FIELDS)
     experiment_id = params.get("experiment_id") or ""
     namespace = params.get("namespace") or ("" if experiment_id else request_namespace(""))
-    found = runtime.current().store.runs.list_runs(namespace, experiment_id)
-    visible = (run_to_api(item) for item in found if not item.delete_requested)
-    return list_response("runs", paginate(visible, query))
+    scope = RunScope(namespace, experiment_id)
+    query = parse_list_query(params, RUN_FIELDS, scope.token_scope)
+    return list_response("runs", run_page(runtime.current().store.runs, scope, query, run_to_api))
 
 
 @runs.route("/apis/v2beta1/runs/{run_id}", methods=["DELETE"])

@@ -27,6 +27,8 @@ from chalicelib.store.records import (
     PipelineVersion,
     RecurringRun,
     Run,
+    RunListing,
+    RunPage,
 )
 
 
@@ -173,6 +175,13 @@ class ScopedRunStore:
         if namespace or not experiment_id:
             _require(self._principal.may_read(namespace), "list runs", namespace)
         return self._inner.list_runs(namespace, experiment_id)
+
+    def page_runs(self, listing: RunListing) -> RunPage:
+        if listing.experiment_id:
+            self._catalog.get_experiment(listing.experiment_id)
+        if listing.namespace or not listing.experiment_id:
+            _require(self._principal.may_read(listing.namespace), "list runs", listing.namespace)
+        return self._inner.page_runs(listing)
 
     def active_run_ids(self) -> list[str]:
         return [run_id for run_id in self._inner.active_run_ids() if self._readable_run(run_id)]

@@ -35,6 +35,8 @@ from chalicelib.store.records import (
     PipelineVersion,
     RecurringRun,
     Run,
+    RunListing,
+    RunPage,
 )
 
 
@@ -109,6 +111,11 @@ class RunStore(Protocol):
 
     def list_runs(self, namespace: str, experiment_id: str = "") -> Iterator[Run]:
         """The namespace's runs, or the experiment's when `experiment_id` is given."""
+
+    def page_runs(self, listing: RunListing) -> RunPage:
+        """One page of runs from an index: `listing.limit` runs after `listing.after` in created_at order (ties
+        by run id), only the runs with the filters' values (`state`, `storage_state`, or both), never reading past
+        the page (+1 to know `more`)."""
 
     def active_run_ids(self) -> list[str]:
         """Ids of the runs the reconciler visits (`Run.needs_reconciler`: not final, or a final run's deletion

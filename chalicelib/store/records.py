@@ -216,3 +216,30 @@ class ApiToken:
     expires_at: str = ""
     revoked: bool = False
     description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunListing:
+    """One page of an index-served run list: the scope (the experiment's runs when `experiment_id` is set, else
+    the namespace's), created_at order (ties by run id), equality filters on `state`, `storage_state` or
+    both, and `after`: the (created_at, run_id) of the previous page's last run, or None.
+
+    Runs whose deletion is pending (`delete_requested`) are not listed, as the API hides them."""
+
+    namespace: str
+    experiment_id: str = ""
+    descending: bool = False
+    state: str = ""
+    storage_state: str = ""
+    limit: int = 20
+    after: tuple[str, str] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPage:
+    """The runs of a `RunListing` page; `more` when runs follow it. `total`: every run the listing matches,
+    when the store can count it from its index without reading the runs (the embedded store), else None."""
+
+    runs: tuple[Run, ...]
+    more: bool
+    total: int | None = None

@@ -275,3 +275,22 @@ def test_deleting_an_active_run_hides_it_at_once_and_stops_its_task(kfp_client, 
         pytest.fail("the deleted run was not removed")
     workdirs = list((Path(local_stack.settings.local_data_dir) / "runs" / result.run_id).glob("*/1"))
     assert workdirs and all((w / "canceled").exists() for w in workdirs)
+
+
+def test_list_runs_pages_newest_first_and_tokens_stay_in_their_experiment(kfp_client, package, unique):
+    experiment = kfp_client.create_experiment(f"pages-{unique}")
+    other = kfp_client.create_experiment(f"pages-other-{unique}")
+    created = [
+        kfp_client.run_pipeline(experiment.experiment_id, name, pipeline_package_path=str(package)).run_id
+        for name in ("first", "second", "third")
+    ]
+    first = kfp_client.list_runs(
+        experiment_id=experiment.experiment_id, sort_by="created_at desc", page_size=2
+    )
+    rest = kfp_client.list_runs(
+        experiment_id=experiment.experiment_id, page_token=first.next_page_token, page_size=2
+    )
+    assert [r.run_id for r in first.runs + rest.runs] == created[::-1] and not rest.next_page_token
+    with pytest.raises(ApiException) as err:
+        kfp_client.list_runs(experiment_id=other.experiment_id, page_token=first.next_page_token, page_size=2)
+    assert err.value.status == 400

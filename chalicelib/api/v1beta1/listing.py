@@ -32,13 +32,13 @@ RUN_FIELDS_V1 = _fields("run", (), ("finished_at", "scheduled_at"), ("storage_st
 JOB_FIELDS_V1 = _fields("job", (), ("updated_at",), ("mode",))
 
 
-def parse_v1_list_query(params: Mapping[str, str], fields: ResourceFields) -> ListQuery:
+def parse_v1_list_query(params: Mapping[str, str], fields: ResourceFields, scope: str = "") -> ListQuery:
     """The request's page_size, sort_by, page_token and filter (v1 predicates: `op`), validated."""
     translated = dict(params)
     raw_filter = (params.get("filter") or "").strip()
     if raw_filter:
         translated["filter"] = _v2_filter(raw_filter)
-    return parse_list_query(translated, fields)
+    return parse_list_query(translated, fields, scope)
 
 
 def _v2_filter(raw: str) -> str:

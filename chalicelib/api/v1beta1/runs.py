@@ -10,8 +10,9 @@ from chalice import Blueprint
 
 from chalicelib import runtime
 from chalicelib.api.errors import InvalidArgument
-from chalicelib.api.listing import list_response, paginate
+from chalicelib.api.listing import list_response
 from chalicelib.api.request_helpers import json_body, path_id, query_params, split_action, string_field
+from chalicelib.api.run_pages import RunScope, run_page
 from chalicelib.api.v1beta1.errors import handled_v1
 from chalicelib.api.v1beta1.listing import RUN_FIELDS_V1, parse_v1_list_query
 from chalicelib.api.v1beta1.references import EXPERIMENT, NAMESPACE, list_scope
@@ -87,15 +88,15 @@ def get_run_v1(run_id: str) -> dict:
 def list_runs_v1() -> dict:
     params = query_params(runs_v1.current_request)
     scope = list_scope(params, frozenset({EXPERIMENT, NAMESPACE}))
-    query = parse_v1_list_query(params, RUN_FIELDS_V1)
     store = runtime.current().store
     if scope.kind == EXPERIMENT:
         store.catalog.get_experiment(scope.ref_id)
-        found = store.runs.list_runs("", scope.ref_id)
+        runs_of = RunScope(experiment_id=scope.ref_id)
     else:
-        found = store.runs.list_runs(request_namespace(scope.ref_id))
-    visible = (run_v1(item) for item in found if not item.delete_requested)
-    return list_response("runs", paginate(visible, query))
+        runs_of = RunScope(namespace=request_namespace(scope.ref_id))
+    query = parse_v1_list_query(params, RUN_FIELDS_V1, runs_of.token_scope)
+    # v1 filters name v1 fields and values (`status`, STORAGESTATE_*): only the unfiltered sorts are index-served.
+    return list_response("runs", run_page(store.runs, runs_of, query, run_v1, filter_served=False))
 
 
 @runs_v1.route("/apis/v1beta1/runs/{run_id}", methods=["DELETE"])

@@ -16,12 +16,19 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBExc
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.conflicts import retry_on_conflict
-from chalicelib.store.dynamo.tables import ACTIVE_KEY, StateChangeMap, Tables, namespace_key
+from chalicelib.store.dynamo.tables import (
+    ACTIVE_KEY,
+    StateChangeMap,
+    Tables,
+    filtered_scope_key,
+    namespace_key,
+    run_order_key,
+)
 from chalicelib.store.dynamo.transactions import Transaction, TransactionCancelled
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound, StoreError
 from chalicelib.store.object_keys import task_record_key
 from chalicelib.store.protocols import ObjectStore
-from chalicelib.store.records import CachedResult, Run, StateChange
+from chalicelib.store.records import CachedResult, Run, RunListing, RunPage, StateChange
 from chalicelib.task_contract import TaskState
 from chalicelib.timestamps import now_text
 
@@ -85,6 +92,38 @@ def _record_from_json(data: dict[str, Any], version: int) -> TaskRecord:
     return TaskRecord(**data)
 
 
+def _page_keys(run: Run) -> dict[str, str | None]:
+    """The run's keys in the list page indexes; none while its deletion is pending (it is not listed)."""
+    if run.delete_requested:
+        return {}
+    ns = namespace_key(run.namespace)
+    return {
+        "order_key": run_order_key(run.created_at, run.run_id),
+        "ns_state_key": filtered_scope_key(ns, run.state),
+        "ns_storage_key": filtered_scope_key(ns, run.storage_state),
+        "exp_state_key": filtered_scope_key(run.experiment_id, run.state),
+        "exp_storage_key": filtered_scope_key(run.experiment_id, run.storage_state),
+        "ns_storage_state_key": filtered_scope_key(ns, run.storage_state, run.state),
+        "exp_storage_state_key": filtered_scope_key(run.experiment_id, run.storage_state, run.state),
+    }
+
+
+def _page_index(runs: Any, listing: RunListing) -> tuple[Any, str]:
+    """The page index serving `listing` and its hash key."""
+    scope = listing.experiment_id or namespace_key(listing.namespace)
+    by_experiment = bool(listing.experiment_id)
+    if listing.state and listing.storage_state:
+        index = runs.page_exp_storage_state if by_experiment else runs.page_ns_storage_state
+        return index, filtered_scope_key(scope, listing.storage_state, listing.state)
+    if listing.state:
+        index = runs.page_exp_state if by_experiment else runs.page_ns_state
+        return index, filtered_scope_key(scope, listing.state)
+    if listing.storage_state:
+        index = runs.page_exp_storage if by_experiment else runs.page_ns_storage
+        return index, filtered_scope_key(scope, listing.storage_state)
+    return (runs.page_exp if by_experiment else runs.page_ns), scope
+
+
 class DynamoRunStore:
     def __init__(self, tables: Tables, objects: ObjectStore) -> None:
         self._t = tables
@@ -125,6 +164,7 @@ class DynamoRunStore:
             retry_applied=run.retry_applied,
             plugins_input=run.plugins_input,
             holds_slot=run.holds_slot,
+            **_page_keys(run),
         )
         if run.version:
             item.version = run.version
@@ -193,6 +233,29 @@ class DynamoRunStore:
         except PynamoDBException as exc:
             raise StoreError(f"cannot list runs: {exc}") from exc
         return iter([_run(item) for item in items])
+
+    def page_runs(self, listing: RunListing) -> RunPage:
+        runs = self._t.runs
+        index, hash_key = _page_index(runs, listing)
+        condition = None
+        if listing.after is not None:
+            mark = run_order_key(*listing.after)
+            condition = runs.order_key < mark if listing.descending else runs.order_key > mark
+        try:
+            items = list(
+                index.query(
+                    hash_key,
+                    condition,
+                    scan_index_forward=not listing.descending,
+                    limit=listing.limit + 1,
+                    page_size=listing.limit + 1,
+                )
+            )
+        except PynamoDBException as exc:
+            raise StoreError(f"cannot list runs: {exc}") from exc
+        return RunPage(
+            runs=tuple(_run(item) for item in items[: listing.limit]), more=len(items) > listing.limit
+        )
 
     def active_run_ids(self) -> list[str]:
         try:

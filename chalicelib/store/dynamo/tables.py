@@ -40,6 +40,16 @@ def namespace_key(namespace: str) -> str:
     return f"ns#{namespace}"
 
 
+def run_order_key(created_at: str, run_id: str) -> str:
+    """A run's position in the list page indexes: created_at is fixed width, so text order is (time, id)."""
+    return f"{created_at}#{run_id}"
+
+
+def filtered_scope_key(scope: str, *values: str) -> str:
+    """The hash key of a scope's runs with these filter values (a state, a storage state, or both)."""
+    return "|".join((scope, *values))
+
+
 class StateChangeMap(MapAttribute):
     update_time = UnicodeAttribute()
     state = UnicodeAttribute()
@@ -121,6 +131,16 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         Meta = index_meta("by_recurring_run")
         recurring_run_id = UnicodeAttribute(hash_key=True)
         created_at = UnicodeAttribute(range_key=True)
+
+    def run_page_index(name: str, hash_attribute: str) -> GlobalSecondaryIndex:
+        """A run list page index: hash `hash_attribute` (the scope, or scope|filter value), range `order_key`
+        (created_at#run_id, set only on listed runs, so the index is sparse)."""
+        attributes = {
+            "Meta": index_meta(name),
+            hash_attribute: UnicodeAttribute(hash_key=True),
+            "order_key": UnicodeAttribute(range_key=True),
+        }
+        return type(f"RunPage_{name}", (GlobalSecondaryIndex,), attributes)()
 
     class EnabledRecurringRuns(GlobalSecondaryIndex):
         Meta = index_meta("enabled")
@@ -210,6 +230,23 @@ def tables_for(table_prefix: str, access: AwsAccess) -> Tables:
         by_experiment = ByExperiment()
         active = ActiveRuns()
         by_recurring_run = ByRecurringRun()
+        # Run list pages (`DynamoRunStore.page_runs`): the scope, or the scope and the filter values (state,
+        # storage state, both), in created_at#run_id order.
+        order_key = UnicodeAttribute(null=True)
+        ns_state_key = UnicodeAttribute(null=True)
+        ns_storage_key = UnicodeAttribute(null=True)
+        exp_state_key = UnicodeAttribute(null=True)
+        exp_storage_key = UnicodeAttribute(null=True)
+        ns_storage_state_key = UnicodeAttribute(null=True)
+        exp_storage_state_key = UnicodeAttribute(null=True)
+        page_ns = run_page_index("page_ns", "ns_key")
+        page_ns_state = run_page_index("page_ns_state", "ns_state_key")
+        page_ns_storage = run_page_index("page_ns_storage", "ns_storage_key")
+        page_exp = run_page_index("page_exp", "experiment_id")
+        page_exp_state = run_page_index("page_exp_state", "exp_state_key")
+        page_exp_storage = run_page_index("page_exp_storage", "exp_storage_key")
+        page_ns_storage_state = run_page_index("page_ns_storage_state", "ns_storage_state_key")
+        page_exp_storage_state = run_page_index("page_exp_storage_state", "exp_storage_state_key")
 
     class TaskItem(Model):
         """One task instance of a run: the engine's TaskRecord as JSON (or an S3 pointer when it is large)."""

@@ -65,11 +65,34 @@ CREATE TABLE IF NOT EXISTS runs (
     active INTEGER,
     created_at TEXT NOT NULL,
     version INTEGER NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '',
+    storage_state TEXT NOT NULL DEFAULT '',
+    listed INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, created_at);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_active ON runs (created_at) WHERE active = 1;
+"""
+
+# The run list pages (`page_runs`): per scope (namespace or experiment), unfiltered or by state, storage state or
+# both,
+# in (created_at, run_id) order, over the listed runs only. Applied after `_add_missing_columns` so that a
+# database made before these columns existed gets them first.
+RUN_PAGE_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_page_ns ON runs (namespace, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_state ON runs (namespace, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_storage
+    ON runs (namespace, storage_state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_storage_state
+    ON runs (namespace, storage_state, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp ON runs (experiment_id, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_state
+    ON runs (experiment_id, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_storage
+    ON runs (experiment_id, storage_state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_storage_state
+    ON runs (experiment_id, storage_state, state, created_at, run_id) WHERE listed = 1;
 
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL,
@@ -134,6 +157,8 @@ class Database:
                     f"{path}: SQLite refused WAL mode (got {mode}); is it on a network file system?"
                 )
             connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
+            connection.executescript(RUN_PAGE_INDEXES)
         except sqlite3.Error as exc:
             connection.close()
             raise StoreError(f"cannot open the embedded store at {path}: {exc}") from exc
@@ -205,6 +230,31 @@ class Database:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Give a runs table made before the list columns existed `state`, `storage_state` and `listed`, filled
+    from each row's record (one transaction)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)").fetchall()}
+    if "listed" in columns:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in (
+            "ALTER TABLE runs ADD COLUMN state TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE runs ADD COLUMN storage_state TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE runs ADD COLUMN listed INTEGER",
+            "UPDATE runs SET state = json_extract(record, '$.state'), "
+            "storage_state = json_extract(record, '$.storage_state'), "
+            "listed = CASE WHEN json_extract(record, '$.delete_requested') THEN NULL ELSE 1 END",
+        ):
+            if "ADD COLUMN" in statement and statement.split()[4] in columns:
+                continue
+            connection.execute(statement)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def first(rows: list[Any]) -> Any:

@@ -14,7 +14,7 @@ from chalicelib.engine.model import TaskRecord
 from chalicelib.store.embedded.codec import decode, encode
 from chalicelib.store.embedded.database import Database, first
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound
-from chalicelib.store.records import CachedResult, Run, StateChange
+from chalicelib.store.records import CachedResult, Run, RunListing, RunPage, StateChange
 from chalicelib.timestamps import now_text
 
 
@@ -38,6 +38,12 @@ def _move_slot(tx: sqlite3.Connection, recurring_run_id: str, delta: int, limit:
     return tx.execute(sql, args).rowcount == 1
 
 
+def _listed(run: Run) -> int | None:
+    """The `listed` column: 1 for a run the lists show, NULL (out of the page indexes) while its deletion is
+    pending."""
+    return None if run.delete_requested else 1
+
+
 class EmbeddedRunStore:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -52,7 +58,7 @@ class EmbeddedRunStore:
             with self._db.write() as tx:
                 tx.execute(
                     "INSERT INTO runs (run_id, namespace, experiment_id, recurring_run_id, active, created_at, "
-                    "version, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "version, record, state, storage_state, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run.run_id,
                         run.namespace,
@@ -62,6 +68,9 @@ class EmbeddedRunStore:
                         run.created_at,
                         run.version,
                         encode(run),
+                        run.state,
+                        run.storage_state,
+                        _listed(run),
                     ),
                 )
                 if run.holds_slot and not _move_slot(tx, run.recurring_run_id, 1, max_concurrency):
@@ -102,6 +111,31 @@ class EmbeddedRunStore:
                 ).fetchall()
         return iter([decode(Run, record, version=version) for record, version in rows])
 
+    def page_runs(self, listing: RunListing) -> RunPage:
+        scope_column, scope = (
+            ("experiment_id", listing.experiment_id)
+            if listing.experiment_id
+            else ("namespace", listing.namespace)
+        )
+        where, args = [f"{scope_column} = ?", "listed = 1"], [scope]
+        for column, value in (("state", listing.state), ("storage_state", listing.storage_state)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        conditions = " AND ".join(where)
+        keyset, order = "", "DESC" if listing.descending else "ASC"
+        if listing.after is not None:
+            keyset = f" AND (created_at, run_id) {'<' if listing.descending else '>'} (?, ?)"
+        page_sql = (
+            f"SELECT record, version FROM runs WHERE {conditions}{keyset} "
+            f"ORDER BY created_at {order}, run_id {order} LIMIT ?"
+        )
+        with self._db.read() as connection:
+            rows = connection.execute(page_sql, (*args, *(listing.after or ()), listing.limit + 1)).fetchall()
+            total = connection.execute(f"SELECT COUNT(*) FROM runs WHERE {conditions}", args).fetchall()[0][0]
+        runs = tuple(decode(Run, record, version=version) for record, version in rows[: listing.limit])
+        return RunPage(runs=runs, more=len(rows) > listing.limit, total=total)
+
     def active_run_ids(self) -> list[str]:
         with self._db.read() as connection:
             rows = connection.execute(
@@ -114,11 +148,15 @@ class EmbeddedRunStore:
         stored = dataclasses.replace(run, holds_slot=wanted, version=run.version + 1)
         with self._db.write() as tx:
             changed = tx.execute(
-                "UPDATE runs SET active = ?, version = ?, record = ? WHERE run_id = ? AND version = ?",
+                "UPDATE runs SET active = ?, version = ?, record = ?, state = ?, storage_state = ?, listed = ? "
+                "WHERE run_id = ? AND version = ?",
                 (
                     1 if run.needs_reconciler else None,
                     stored.version,
                     encode(stored),
+                    stored.state,
+                    stored.storage_state,
+                    _listed(stored),
                     run.run_id,
                     run.version,
                 ),
