@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import cProfile
 import dataclasses
 import datetime
 import io
 import json
 import logging
-import pstats
-import cProfile
 import os
 import platform
+import pstats
 import shutil
 import sys
 import tempfile
@@ -119,8 +119,10 @@ class Instruments:
             if threading.current_thread().name == RECONCILE_THREAD:
                 with self._lock:
                     self.counters.requests[label] += 1
-                    if isinstance(result, dict) and label.endswith("load_tasks"):
+                    if label.endswith("load_tasks"):
                         self.counters.records_read += len(result)
+                    elif label.endswith("load_task_changes"):
+                        self.counters.records_read += len(result.records)
             return result
 
         return counted
@@ -168,7 +170,10 @@ def wait_final(store: Any, run_ids: list[str], poll_seconds: float) -> dict[str,
 
 def container_tasks(store: Any, run_ids: list[str]) -> int:
     return sum(
-        1 for run_id in run_ids for record in store.runs.load_tasks(run_id).values() if record.kind == "container"
+        1
+        for run_id in run_ids
+        for record in store.runs.load_tasks(run_id).values()
+        if record.kind == "container"
     )
 
 
@@ -223,7 +228,9 @@ def print_results(results: Sequence[Result]) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fan-out", type=int, default=5000, help="ParallelFor width (trivial tasks)")
     parser.add_argument("--chain", type=int, default=2000, help="chain length")
     parser.add_argument("--runs", type=int, default=1000, help="3-task runs submitted at once")

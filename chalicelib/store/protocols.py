@@ -34,6 +34,7 @@ from chalicelib.store.records import (
     PipelineVersion,
     RecurringRun,
     Run,
+    TaskChanges,
 )
 
 
@@ -123,6 +124,11 @@ class RunStore(Protocol):
 
     def load_tasks(self, run_id: str) -> dict[str, TaskRecord]:
         """Every task record of the run by task id (strongly consistent)."""
+
+    def load_task_changes(self, run_id: str, after: int) -> TaskChanges:
+        """The run's task records written after change sequence number `after` (0: every record), strongly
+        consistent: a record written after a call returned carries a higher number than that call's
+        `sequence`. A store may return more than asked (a full read, `complete`)."""
 
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
         """Create (`record.version` 0) or update (the stored version) one task record; returns it with its new
