@@ -307,10 +307,16 @@ class Reconciler:
     # ------------------------------------------------------------------ writes
 
     def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
-        saved = self.store.runs.save_task(run_id, record)
-        state_changes.task_saved(run_id, tasks.get(saved.task_id), saved)
-        tasks[saved.task_id] = saved
-        return saved
+        return self._save_all(run_id, tasks, [record])[0]
+
+    def _save_all(
+        self, run_id: str, tasks: dict[str, TaskRecord], records: list[TaskRecord]
+    ) -> list[TaskRecord]:
+        saved_records = self.store.runs.save_tasks(run_id, records)
+        for saved in saved_records:
+            state_changes.task_saved(run_id, tasks.get(saved.task_id), saved)
+            tasks[saved.task_id] = saved
+        return saved_records
 
     def _apply_decisions(
         self,
@@ -348,9 +354,9 @@ class Reconciler:
             self.objects.put_json(launch_document_key(*key), document)
             self._launch_documents[key] = document
             self.checkpoint("launch-document")
-        for record in records:
-            self._save(run.run_id, tasks, record)
-            self.checkpoint("task-record")
+        if records:
+            self._save_all(run.run_id, tasks, records)
+            self.checkpoint("task-records")
         for launch in launches.values():
             self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
             started_record = tasks.get(launch.spec.task_id)
@@ -545,6 +551,7 @@ class Reconciler:
         """Record what the executor reports; return the attempts that ended (task id, attempt, log wanted),
         whose logs and executor bookkeeping are dealt with after this pass's launches."""
         ended: list[tuple[str, int, bool]] = []
+        updates: list[TaskRecord] = []
         for record in [
             record
             for record in tasks.values()
@@ -571,12 +578,14 @@ class Reconciler:
             updated = self._attempt_update(run, run_spec, record, status)
             if updated is None:
                 continue
-            self._save(run.run_id, tasks, updated)
-            self.checkpoint("attempt-recorded")
+            updates.append(updated)
             if status.phase.is_final:
                 report.finished += 1
                 report.changed = True
                 ended.append((record.task_id, record.attempt, True))
+        if updates:  # one write for all (one transaction in the embedded store)
+            self._save_all(run.run_id, tasks, updates)
+            self.checkpoint("attempts-recorded")
         return ended
 
     def _after_attempts(self, run_id: str, ended: list[tuple[str, int, bool]]) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.engine.model import TaskRecord
@@ -133,6 +133,11 @@ class RunStore(Protocol):
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
         """Create (`record.version` 0) or update (the stored version) one task record; returns it with its new
         version. ConcurrentUpdate when the stored record moved on (or exists, for a create)."""
+
+    def save_tasks(self, run_id: str, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """`save_task` of each record, in order; the returned records carry their new versions. On
+        ConcurrentUpdate the records before the conflicting one may or may not be stored (the embedded store
+        writes all in one transaction, DynamoDB one by one)."""
 
     def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         """The outputs cached under `cache_key` by a run of `namespace` (a namespace never sees another's)."""

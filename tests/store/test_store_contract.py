@@ -407,3 +407,14 @@ def test_a_pipeline_and_its_first_version_are_written_together_or_not_at_all(
         catalog.create_pipeline(clash, version(clash, "v1"))
     assert list(catalog.list_versions(clash.pipeline_id)) == []
     assert [p.pipeline_id for p in catalog.list_pipelines(namespace)] == [pipe.pipeline_id]
+
+
+def test_saving_several_task_records_versions_each(any_store: Store, namespace: str):
+    runs = any_store.runs
+    run_id = runs.create_run(run(namespace)).run_id
+    first, second = runs.save_tasks(run_id, [task(), task("t2")])
+    assert (first.version, second.version) == (1, 1)
+    moved = runs.save_tasks(run_id, [dataclasses.replace(first, state=TaskState.RUNNING)])
+    assert runs.load_tasks(run_id) == {"t1": moved[0], "t2": second}
+    with pytest.raises(ConcurrentUpdate):
+        runs.save_tasks(run_id, [dataclasses.replace(second, state=TaskState.RUNNING), first])

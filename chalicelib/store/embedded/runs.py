@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.embedded.codec import decode, encode
@@ -22,6 +22,24 @@ def _next_task_sequence(tx: sqlite3.Connection, run_id: str) -> int:
     """The run's next task change sequence number (inside the write transaction: writers are serialised)."""
     row = tx.execute("SELECT MAX(seq) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()
     return int(row[0] or 0) + 1
+
+
+def _write_task(tx: sqlite3.Connection, run_id: str, record: TaskRecord, seq: int) -> TaskRecord:
+    """Create (version 0) or update (versioned) one task record inside `tx`."""
+    stored = dataclasses.replace(record, version=record.version + 1)
+    if record.version == 0:
+        tx.execute(
+            "INSERT INTO tasks (run_id, task_id, version, record, seq) VALUES (?, ?, ?, ?, ?)",
+            (run_id, record.task_id, stored.version, encode(stored), seq),
+        )
+        return stored
+    changed = tx.execute(
+        "UPDATE tasks SET version = ?, record = ?, seq = ? WHERE run_id = ? AND task_id = ? AND version = ?",
+        (stored.version, encode(stored), seq, run_id, record.task_id, record.version),
+    ).rowcount
+    if not changed:
+        raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} changed concurrently")
+    return stored
 
 
 def _move_slot(tx: sqlite3.Connection, recurring_run_id: str, delta: int, limit: int | None = None) -> bool:
@@ -173,26 +191,21 @@ class EmbeddedRunStore:
         return TaskChanges(records, sequence, complete=after == 0)
 
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
-        stored = dataclasses.replace(record, version=record.version + 1)
+        return self.save_tasks(run_id, [record])[0]
+
+    def save_tasks(self, run_id: str, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """One transaction (one fsync) for all of them."""
+        saved: list[TaskRecord] = []
+        record = records[0] if records else None
         try:
             with self._db.write() as tx:
                 seq = _next_task_sequence(tx, run_id)
-                if record.version == 0:
-                    tx.execute(
-                        "INSERT INTO tasks (run_id, task_id, version, record, seq) VALUES (?, ?, ?, ?, ?)",
-                        (run_id, record.task_id, stored.version, encode(stored), seq),
-                    )
-                    return stored
-                changed = tx.execute(
-                    "UPDATE tasks SET version = ?, record = ?, seq = ? "
-                    "WHERE run_id = ? AND task_id = ? AND version = ?",
-                    (stored.version, encode(stored), seq, run_id, record.task_id, record.version),
-                ).rowcount
-                if not changed:
-                    raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} changed concurrently")
+                for record in records:
+                    saved.append(_write_task(tx, run_id, record, seq))
         except sqlite3.IntegrityError as exc:
-            raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} exists already") from exc
-        return stored
+            task_id = record.task_id if record else ""
+            raise ConcurrentUpdate(f"task {task_id} of run {run_id} exists already") from exc
+        return saved
 
     # ------------------------------------------------------------------ cache
 
