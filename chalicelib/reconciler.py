@@ -75,6 +75,15 @@ class RunSpec:
 
 
 @dataclasses.dataclass
+class RunTasks:
+    """A run's task records as this reconciler last read and wrote them, and the store's change sequence number
+    they are current to: the next pass reads only the records written after it."""
+
+    sequence: int
+    records: dict[str, TaskRecord]
+
+
+@dataclasses.dataclass
 class PassReport:
     runs: int = 0
     launched: int = 0
@@ -140,6 +149,8 @@ class Reconciler:
         self._settled: dict[str, set[tuple[str, int]]] = {}
         # Running attempts → when their log was last copied (or first seen running), by time.monotonic().
         self._live_logs: dict[tuple[str, str, int], float] = {}
+        # Task records of the active runs, kept between passes (dropped when a pass of the run fails).
+        self._run_tasks: dict[str, RunTasks] = {}
 
     # ------------------------------------------------------------------ passes
 
@@ -153,16 +164,23 @@ class Reconciler:
         statuses: dict[tuple[str, str, int], AttemptStatus] = {}
         for status in self.executor.poll(ids):
             statuses[(status.run_id, status.task_id, status.attempt)] = status
+        if run_ids is None:  # every active run: forget what is kept of the others
+            self._forget_runs_but(set(ids))
         for run_id in ids:
             try:
                 self.reconcile_run(run_id, statuses, report)
             except ConcurrentUpdate:
+                self._run_tasks.pop(run_id, None)
                 logger().info(
                     "run changed during the pass; the next pass continues it", extra={"run_id": run_id}
                 )
                 report.active = True
             except NotFound:
+                self._run_tasks.pop(run_id, None)
                 continue  # deleted meanwhile
+            except BaseException:
+                self._run_tasks.pop(run_id, None)  # a write may or may not have happened: read it all again
+                raise
         self._copy_live_logs(statuses)
         duration_ms = (time.monotonic() - started) * 1000
         reconcile_measures.record_pass(report.runs, report.launched, duration_ms, report.stalled_seconds)
@@ -192,7 +210,7 @@ class Reconciler:
             return
         run_spec = self._spec(run)
         spec, platform_spec = run_spec.spec, run_spec.platform_spec
-        tasks = runs.load_tasks(run_id)
+        tasks = self._tasks_of(run_id)
         if run.retry_requested > run.retry_applied:
             for record in run_spec.engine.retry_run(tasks, self.clock()):
                 self._save(run_id, tasks, record)
@@ -208,15 +226,16 @@ class Reconciler:
         launched: set[tuple[str, int]] = set()
         for _ in range(MAX_PLAN_ROUNDS):
             decisions = run_spec.engine.plan(self._run_input(run), spec, platform_spec, tasks, self.clock())
-            changed, run = self._apply_decisions(run, decisions, tasks, report, launched)
+            replan, run = self._apply_decisions(run, decisions, tasks, report, launched)
             outcome = decisions.outcome
-            if not changed:
+            if not replan:
                 break
         self._relaunch_lost_writes(run, tasks, statuses, launched)
         self._after_attempts(run_id, finished)
         if outcome is not None and outcome.state in FINAL_RUN_STATES:
             delete_workspace(self.executor, run_id, self.settings.pod_namespace(run.namespace), workspace)
             self._settled.pop(run_id, None)
+            self._run_tasks.pop(run_id, None)
         if outcome is not None and outcome.state in FINAL_RUN_STATES and run.delete_requested:
             # Deleted while active: its tasks have stopped, so remove it now.
             self._delete_run(run, tasks)
@@ -229,6 +248,23 @@ class Reconciler:
             report.stalled_seconds = max(stalled, report.stalled_seconds or 0.0)
 
     # ------------------------------------------------------------------ inputs
+
+    def _tasks_of(self, run_id: str) -> dict[str, TaskRecord]:
+        """The run's task records: those kept from the last pass updated with the ones written since."""
+        kept = self._run_tasks.get(run_id)
+        changes = self.store.runs.load_task_changes(run_id, kept.sequence if kept else 0)
+        if kept is None or changes.complete:
+            kept = RunTasks(changes.sequence, dict(changes.records))
+        else:
+            kept.records.update(changes.records)
+            kept.sequence = changes.sequence
+        self._run_tasks[run_id] = kept
+        return kept.records
+
+    def _forget_runs_but(self, active: set[str]) -> None:
+        for kept in (self._run_tasks, self._specs, self._settled):
+            for run_id in [run_id for run_id in kept if run_id not in active]:
+                del kept[run_id]
 
     def _spec(self, run: Run) -> RunSpec:
         if run.run_id not in self._specs:
@@ -271,10 +307,16 @@ class Reconciler:
     # ------------------------------------------------------------------ writes
 
     def _save(self, run_id: str, tasks: dict[str, TaskRecord], record: TaskRecord) -> TaskRecord:
-        saved = self.store.runs.save_task(run_id, record)
-        state_changes.task_saved(run_id, tasks.get(saved.task_id), saved)
-        tasks[saved.task_id] = saved
-        return saved
+        return self._save_all(run_id, tasks, [record])[0]
+
+    def _save_all(
+        self, run_id: str, tasks: dict[str, TaskRecord], records: list[TaskRecord]
+    ) -> list[TaskRecord]:
+        saved_records = self.store.runs.save_tasks(run_id, records)
+        for saved in saved_records:
+            state_changes.task_saved(run_id, tasks.get(saved.task_id), saved)
+            tasks[saved.task_id] = saved
+        return saved_records
 
     def _apply_decisions(
         self,
@@ -285,9 +327,12 @@ class Reconciler:
         launched: set[tuple[str, int]],
     ) -> tuple[bool, Run]:
         """Write the decisions' launch documents, records, launches and cancels; add each attempt started to
-        `launched`. Returns whether any record changed (the caller re-plans then), and the run as it is now."""
+        `launched`. Returns whether a record now differs from what the planner decided (a cache hit, an attempt
+        that ended or started at once: the caller re-plans then), and the run as it is now. The planner carries
+        every consequence of its own decisions in one plan, so those alone need no second one."""
         launches = {launch.spec.task_id: launch for launch in decisions.launches}
         records = list(decisions.records)
+        replan = False
         # Cache hits replace launches: the record goes straight to CACHED with the cached outputs.
         for index, record in enumerate(records):
             launch = launches.get(record.task_id)
@@ -301,6 +346,7 @@ class Reconciler:
                     record, dict(cached.parameters), dict(cached.artifacts), self.clock()
                 )
                 del launches[record.task_id]
+                replan = True
         workspace = workspace_config(self._spec(run).platform_spec)
         for launch in launches.values():
             document = _launch_document(
@@ -313,11 +359,13 @@ class Reconciler:
             self.objects.put_json(launch_document_key(*key), document)
             self._launch_documents[key] = document
             self.checkpoint("launch-document")
-        for record in records:
-            self._save(run.run_id, tasks, record)
-            self.checkpoint("task-record")
+        if records:
+            self._save_all(run.run_id, tasks, records)
+            self.checkpoint("task-records")
         for launch in launches.values():
             self._start(run, launch.spec.task_id, launch.spec.attempt, tasks)
+            started_record = tasks.get(launch.spec.task_id)
+            replan = replan or started_record is None or started_record.state is not TaskState.PENDING
             launched.add((launch.spec.task_id, launch.spec.attempt))
             report.launched += 1
             self.checkpoint("launched")
@@ -336,7 +384,7 @@ class Reconciler:
             report.changed = True
         if run.state == "PENDING" and (records or decisions.outcome.state not in FINAL_RUN_STATES):
             run = self._record_outcome(run, "RUNNING", "")
-        return bool(records), run
+        return replan, run
 
     def _start(self, run: Run, task_id: str, attempt: int, tasks: dict[str, TaskRecord]) -> None:
         launch = _attempt_launch(self._launch_document_of(run.run_id, task_id, attempt))
@@ -508,9 +556,13 @@ class Reconciler:
         """Record what the executor reports; return the attempts that ended (task id, attempt, log wanted),
         whose logs and executor bookkeeping are dealt with after this pass's launches."""
         ended: list[tuple[str, int, bool]] = []
-        for record in list(tasks.values()):
-            if record.kind != "container":
-                continue
+        updates: list[TaskRecord] = []
+        for record in [
+            record
+            for record in tasks.values()
+            if record.kind == "container"
+            and (not record.state.is_final or (run.run_id, record.task_id, record.attempt) in statuses)
+        ]:
             status = statuses.get((run.run_id, record.task_id, record.attempt))
             if record.state.is_final:
                 settled = (record.task_id, record.attempt) in self._settled.get(run.run_id, ())
@@ -531,12 +583,14 @@ class Reconciler:
             updated = self._attempt_update(run, run_spec, record, status)
             if updated is None:
                 continue
-            self._save(run.run_id, tasks, updated)
-            self.checkpoint("attempt-recorded")
+            updates.append(updated)
             if status.phase.is_final:
                 report.finished += 1
                 report.changed = True
                 ended.append((record.task_id, record.attempt, True))
+        if updates:  # one write for all (one transaction in the embedded store)
+            self._save_all(run.run_id, tasks, updates)
+            self.checkpoint("attempts-recorded")
         return ended
 
     def _after_attempts(self, run_id: str, ended: list[tuple[str, int, bool]]) -> None:

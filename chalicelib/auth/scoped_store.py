@@ -13,7 +13,7 @@ principals (admin, open mode) get the store itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from chalicelib.auth.errors import Forbidden
 from chalicelib.auth.principal import Principal
@@ -29,6 +29,7 @@ from chalicelib.store.records import (
     Run,
     RunListing,
     RunPage,
+    TaskChanges,
 )
 
 
@@ -211,6 +212,14 @@ class ScopedRunStore:
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
         self._writable_run(run_id)
         return self._inner.save_task(run_id, record)
+
+    def load_task_changes(self, run_id: str, after: int) -> TaskChanges:
+        self.get_run(run_id)
+        return self._inner.load_task_changes(run_id, after)
+
+    def save_tasks(self, run_id: str, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        self._writable_run(run_id)
+        return self._inner.save_tasks(run_id, records)
 
     def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         _require(self._principal.may_read(namespace), "read the cache", namespace)

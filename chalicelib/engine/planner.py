@@ -41,6 +41,7 @@ from chalicelib.engine.record_book import RecordBook
 from chalicelib.engine.run_outcome import run_outcome
 from chalicelib.engine.run_retry import LOOP_ITEMS_KEY, NODE_INPUTS_KEY
 from chalicelib.engine.scopes import Scope
+from chalicelib.engine.spec_index import SpecIndex, index_of
 from chalicelib.engine.task_ids import ROOT_TASK_ID, child_task_id, iteration_task_id
 from chalicelib.engine.transitions import transition
 from chalicelib.task_contract import TaskState
@@ -72,7 +73,10 @@ class _Pass:
     book: RecordBook
     launches: list[Launch] = dataclasses.field(default_factory=list)
     cancels: list[Cancel] = dataclasses.field(default_factory=list)
-    orders: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property
+    def index(self) -> SpecIndex:
+        return index_of(self.spec)
 
     @property
     def stamp(self) -> str:
@@ -88,9 +92,7 @@ class _Pass:
         return item_channels_optional(spec_component.get("inputDefinitions"), self.item_inputs)
 
     def order(self, component_name: str, tasks: Mapping[str, Any]) -> list[str]:
-        if component_name not in self.orders:
-            self.orders[component_name] = pipeline_spec.topological_order(tasks)
-        return self.orders[component_name]
+        return self.index.order(component_name, tasks)
 
     def change(self, record: TaskRecord, new_state: TaskState, **changes: Any) -> TaskRecord:
         return self.book.put(transition(record, new_state, now=self.stamp, **changes))
@@ -262,7 +264,7 @@ def _try_start(
     """Start the task if its upstream allows; False when it cannot start (yet, or ever)."""
     upstream = [
         p.book.get(child_task_id(scope.node_id, up))
-        for up in pipeline_spec.upstream_keys(task)
+        for up in p.index.upstream_keys(scope.component_name, key, task)
         if up in siblings
     ]
     if any(record is None or not record.state.is_final for record in upstream):

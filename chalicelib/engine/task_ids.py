@@ -6,6 +6,7 @@ the full path, so ids stay unique and stable across passes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -27,6 +28,7 @@ def sanitize_segment(segment: str) -> str:
     return _UNSAFE.sub("-", segment.lower()) or "-"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every planning pass asks again for the ids of a run's tasks
 def child_task_id(parent_id: str, task_key: str) -> str:
     """The id of DAG task `task_key` inside the DAG instance (DAG node or loop iteration) `parent_id`."""
     return _bounded(f"{parent_id}.{sanitize_segment(task_key)}")

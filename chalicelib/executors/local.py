@@ -83,6 +83,9 @@ FORK_SERVER_LOG = "fork-server.log"
 # A claimed attempt whose pid record has not appeared after this long lost its claimer mid-start.
 CLAIM_GRACE_SECONDS = 30.0
 STOP_POLL_SECONDS = 0.02
+# A dir's mtime may not change when an entry is added within the file system's timestamp granularity of the
+# last look (coarse clocks): a task dir modified this recently is always listed again.
+RACY_MTIME_NS = 2_000_000_000
 REPO_ROOT = Path(chalicelib.__file__).resolve().parent.parent
 
 AttemptKey = tuple[str, str, int]
@@ -117,6 +120,32 @@ class RunningAttempt:
     request: Resources
 
 
+@dataclasses.dataclass(frozen=True)
+class TaskDirListing:
+    """A task dir's attempt numbers that have a task file, as of the dir's mtime. `complete`: no attempt dir
+    was still without its task file (one being written is listed again next time)."""
+
+    mtime_ns: int
+    attempts: tuple[int, ...]
+    complete: bool
+
+
+def _list_task_dir(task_dir: Path, mtime_ns: int) -> TaskDirListing:
+    attempts, complete = [], True
+    try:
+        entries = list(os.scandir(task_dir))
+    except (FileNotFoundError, NotADirectoryError):
+        return TaskDirListing(mtime_ns, (), False)
+    for entry in entries:
+        if not entry.is_dir() or not entry.name.isdigit():
+            continue
+        if (Path(entry.path) / TASK_FILE).exists():
+            attempts.append(int(entry.name))
+        else:
+            complete = False
+    return TaskDirListing(mtime_ns, tuple(sorted(attempts)), complete)
+
+
 class LocalExecutor:
     """The Executor protocol over local processes (see the module docstring).
 
@@ -146,6 +175,10 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._queue: dict[AttemptKey, Resources] = {}  # FIFO: dicts keep insertion order
         self._running: dict[AttemptKey, RunningAttempt] = {}
+        # Polling reads only what can have changed: per polled run, each task dir's attempts as of its mtime,
+        # and the attempts cleaned up (finished and forgotten: not reported again, like a deleted pod).
+        self._task_dirs: dict[str, dict[str, TaskDirListing]] = {}
+        self._forgotten: set[AttemptKey] = set()
         self.fork_server: ForkServer | None = None
         if prewarm:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -191,17 +224,45 @@ class LocalExecutor:
         return process_name(*key)
 
     def poll(self, run_ids: Iterable[str]) -> list[AttemptStatus]:
-        """The status of every attempt of these runs found on disk."""
+        """The status of every attempt of these runs found on disk, except those cleaned up by this executor.
+        A task dir unchanged since the last poll (same mtime, older than the file system's timestamp
+        granularity) is not listed again."""
+        ids = list(run_ids)
         statuses: list[AttemptStatus] = []
-        for run_id in run_ids:
-            run_dir = self.data_dir / "runs" / run_id
-            if not run_dir.is_dir():
-                continue
-            for task_dir in sorted(p for p in run_dir.iterdir() if p.is_dir()):
-                for attempt_dir in sorted(p for p in task_dir.iterdir() if p.is_dir() and p.name.isdigit()):
-                    if (attempt_dir / TASK_FILE).exists():
-                        statuses.append(self._status(run_id, task_dir.name, int(attempt_dir.name)))
+        listings: dict[str, dict[str, TaskDirListing]] = {}
+        for run_id in ids:
+            listings[run_id] = self._list_run(run_id, self._task_dirs.get(run_id, {}))
+            for task_id, listing in listings[run_id].items():
+                for attempt in listing.attempts:
+                    if (run_id, task_id, attempt) not in self._forgotten:
+                        statuses.append(self._status(run_id, task_id, attempt))
+        polled = set(ids)
+        with self._lock:
+            self._task_dirs = listings
+            self._forgotten = {key for key in self._forgotten if key[0] in polled}
         return statuses
+
+    def _list_run(self, run_id: str, known: dict[str, TaskDirListing]) -> dict[str, TaskDirListing]:
+        """The attempts (with a task file) of each task dir of the run, re-listing only changed task dirs."""
+        try:
+            entries = sorted(os.scandir(self.data_dir / "runs" / run_id), key=lambda entry: entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        settled_before = time.time_ns() - RACY_MTIME_NS
+        listings: dict[str, TaskDirListing] = {}
+        for entry in entries:
+            if not entry.is_dir():
+                continue
+            try:
+                mtime = entry.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue
+            cached = known.get(entry.name)
+            if cached is not None and cached.mtime_ns == mtime and cached.complete and mtime < settled_before:
+                listings[entry.name] = cached
+                continue
+            listings[entry.name] = _list_task_dir(Path(entry.path), mtime)
+        return listings
 
     def cancel(self, run_id: str, task_id: str, attempt: int) -> None:
         """Mark the attempt canceled and kill its process group (TERM, then KILL in the background)."""
@@ -230,6 +291,8 @@ class LocalExecutor:
             running = self._running.get(key)
             if running is not None and running.process.finished():
                 self._release(key, running.process)
+            if running is None or running.process.finished():
+                self._forgotten.add(key)
 
     def close(self) -> None:
         """Stop the fork server; running attempts live on, and later ones start as plain processes."""

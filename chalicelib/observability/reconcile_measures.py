@@ -51,10 +51,11 @@ def record_launch_gaps(gaps: Iterable[float]) -> None:
 
 def seconds_without_progress(run: Run, tasks: Mapping[str, TaskRecord], now: datetime.datetime) -> float:
     """How long ago the run or any of its tasks last changed state (created, started, ended)."""
+    # The one timestamp format sorts as text: compare strings, parse only the latest.
     stamps = [run.created_at, *(change.update_time for change in run.state_history)]
     for record in tasks.values():
-        stamps.extend((record.created_at, record.started_at, record.finished_at))
-    latest = max(parse_time(stamp) for stamp in stamps if stamp)
+        stamps.append(max(record.created_at, record.started_at, record.finished_at))
+    latest = parse_time(max(stamp for stamp in stamps if stamp))
     return max(0.0, (now - latest).total_seconds())
 
 

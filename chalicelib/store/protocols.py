@@ -37,6 +37,7 @@ from chalicelib.store.records import (
     Run,
     RunListing,
     RunPage,
+    TaskChanges,
 )
 
 
@@ -132,9 +133,19 @@ class RunStore(Protocol):
     def load_tasks(self, run_id: str) -> dict[str, TaskRecord]:
         """Every task record of the run by task id (strongly consistent)."""
 
+    def load_task_changes(self, run_id: str, after: int) -> TaskChanges:
+        """The run's task records written after change sequence number `after` (0: every record), strongly
+        consistent: a record written after a call returned carries a higher number than that call's
+        `sequence`. A store may return more than asked (a full read, `complete`)."""
+
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
         """Create (`record.version` 0) or update (the stored version) one task record; returns it with its new
         version. ConcurrentUpdate when the stored record moved on (or exists, for a create)."""
+
+    def save_tasks(self, run_id: str, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """`save_task` of each record, in order; the returned records carry their new versions. On
+        ConcurrentUpdate the records before the conflicting one may or may not be stored (the embedded store
+        writes all in one transaction, DynamoDB one by one)."""
 
     def cached_result(self, namespace: str, cache_key: str) -> CachedResult | None:
         """The outputs cached under `cache_key` by a run of `namespace` (a namespace never sees another's)."""

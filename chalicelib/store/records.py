@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.engine.model import TaskRecord
 from chalicelib.run_states import FINAL_RUN_STATES, check_run_transition
 
 AVAILABLE = "AVAILABLE"
@@ -179,6 +180,17 @@ class RecurringRun:
     error: dict[str, Any] | None = None
     active_runs: int = 0
     version: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskChanges:
+    """A run's task records written after a change sequence number, and the newest sequence number they
+    carry (pass it back as `after` next time). `complete`: `records` is every record of the run (a full read:
+    a store without a change index, or `after` 0), so records absent from it do not exist."""
+
+    records: Mapping[str, TaskRecord]
+    sequence: int
+    complete: bool
 
 
 @dataclasses.dataclass(frozen=True)

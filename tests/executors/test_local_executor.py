@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.executors.local import LocalExecutor
+from chalicelib.executors.local import RACY_MTIME_NS, LocalExecutor
 from chalicelib.executors.protocol import AttemptLaunch, AttemptPhase, AttemptStatus
 from chalicelib.task_contract import TaskSpec
 from tests.support.waiting import wait_for
@@ -208,3 +208,33 @@ def test_attempt_left_queued_by_a_vanished_executor_is_adopted_not_lost(tmp_path
         time.sleep(0.05)
     assert status_of(second, "t1").phase is AttemptPhase.SUCCEEDED
     first.cancel("r1", "busy", 1)
+
+
+def test_a_cleaned_up_attempt_is_no_longer_polled_and_a_new_attempt_of_its_task_is(executor, changes):
+    local = executor()
+    local.launch(shell_task("true"))
+    wait_for(lambda: phases(local).get("t1") is AttemptPhase.SUCCEEDED, "attempt 1 succeeded")
+    local.cleanup("r1", "t1", 1)
+    assert local.poll(["r1"]) == []  # forgotten, like a deleted pod
+    changes.clear()
+    local.launch(shell_task("true", attempt=2))
+    wait_for(
+        lambda: [(s.attempt, s.phase) for s in local.poll(["r1"])] == [(2, AttemptPhase.SUCCEEDED)],
+        "attempt 2 alone polled, succeeded",
+    )
+    restarted = LocalExecutor(local.data_dir)  # another executor (a restarted stack) reports both again
+    assert sorted(s.attempt for s in restarted.poll(["r1"])) == [1, 2]
+
+
+def test_an_attempt_another_executor_adds_to_a_listed_task_dir_is_found(executor, tmp_path):
+    local = executor()
+    local.launch(shell_task("true"))
+    wait_for(lambda: phases(local).get("t1") is AttemptPhase.SUCCEEDED, "attempt 1 succeeded")
+    time.sleep(RACY_MTIME_NS / 1e9)  # past the window in which the task dir is listed again regardless
+    local.poll(["r1"])  # the task dir's listing is now kept by its mtime
+    other = LocalExecutor(local.data_dir)
+    other.launch(shell_task("true", attempt=2))
+    wait_for(
+        lambda: sorted(s.attempt for s in local.poll(["r1"]) if s.phase.is_final) == [1, 2],
+        "the other executor's attempt polled",
+    )

@@ -237,6 +237,22 @@ def test_task_records_are_versioned(any_store: Store, namespace: str):
     assert runs.load_tasks(run_id) == {"t1": running}
 
 
+def test_task_changes_after_a_sequence_number_hold_every_later_write(any_store: Store, namespace: str):
+    runs = any_store.runs
+    run_id = runs.create_run(run(namespace)).run_id
+    first = runs.save_task(run_id, task())
+    other = runs.save_task(run_id, dataclasses.replace(task(), task_id="t2"))
+    everything = runs.load_task_changes(run_id, 0)
+    assert everything.complete and dict(everything.records) == {"t1": first, "t2": other}
+    running = runs.save_task(run_id, dataclasses.replace(first, state=TaskState.RUNNING))
+    later = runs.load_task_changes(run_id, everything.sequence)
+    assert later.records["t1"] == running
+    assert later.complete or set(later.records) == {"t1"}
+    assert later.sequence >= everything.sequence
+    unchanged = runs.load_task_changes(run_id, later.sequence)
+    assert unchanged.complete or dict(unchanged.records) == {}
+
+
 def test_retry_on_conflict_rereads_until_the_write_wins(any_store: Store, namespace: str):
     runs = any_store.runs
     created = runs.create_run(run(namespace))
@@ -391,3 +407,14 @@ def test_a_pipeline_and_its_first_version_are_written_together_or_not_at_all(
         catalog.create_pipeline(clash, version(clash, "v1"))
     assert list(catalog.list_versions(clash.pipeline_id)) == []
     assert [p.pipeline_id for p in catalog.list_pipelines(namespace)] == [pipe.pipeline_id]
+
+
+def test_saving_several_task_records_versions_each(any_store: Store, namespace: str):
+    runs = any_store.runs
+    run_id = runs.create_run(run(namespace)).run_id
+    first, second = runs.save_tasks(run_id, [task(), task("t2")])
+    assert (first.version, second.version) == (1, 1)
+    moved = runs.save_tasks(run_id, [dataclasses.replace(first, state=TaskState.RUNNING)])
+    assert runs.load_tasks(run_id) == {"t1": moved[0], "t2": second}
+    with pytest.raises(ConcurrentUpdate):
+        runs.save_tasks(run_id, [dataclasses.replace(second, state=TaskState.RUNNING), first])

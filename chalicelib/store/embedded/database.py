@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     record TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, task_id)
 );
 
@@ -141,6 +142,23 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
+# Columns added after a store was first released: (table, column, definition), then the indexes over them.
+ADDED_COLUMNS = (("tasks", "seq", "INTEGER NOT NULL DEFAULT 0"),)
+INDEXES_OF_ADDED_COLUMNS = """
+-- A run's task records by change sequence number (`load_task_changes`).
+CREATE INDEX IF NOT EXISTS tasks_by_seq ON tasks (run_id, seq);
+"""
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier release up to SCHEMA (added columns default for existing rows)."""
+    for table, column, definition in ADDED_COLUMNS:
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})").fetchall()}
+        if column not in columns:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    connection.executescript(INDEXES_OF_ADDED_COLUMNS)
+
+
 class Database:
     """One SQLite file: `write()` for a transaction, `read()` for consistent reads."""
 
@@ -157,6 +175,7 @@ class Database:
                     f"{path}: SQLite refused WAL mode (got {mode}); is it on a network file system?"
                 )
             connection.executescript(SCHEMA)
+            _migrate(connection)
             _add_missing_columns(connection)
             connection.executescript(RUN_PAGE_INDEXES)
         except sqlite3.Error as exc:

@@ -8,14 +8,38 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from chalicelib.engine.model import TaskRecord
 from chalicelib.store.embedded.codec import decode, encode
 from chalicelib.store.embedded.database import Database, first
 from chalicelib.store.errors import AlreadyExists, ConcurrentUpdate, LimitReached, NotFound
-from chalicelib.store.records import CachedResult, Run, RunListing, RunPage, StateChange
+from chalicelib.store.records import CachedResult, Run, RunListing, RunPage, StateChange, TaskChanges
 from chalicelib.timestamps import now_text
+
+
+def _next_task_sequence(tx: sqlite3.Connection, run_id: str) -> int:
+    """The run's next task change sequence number (inside the write transaction: writers are serialised)."""
+    row = tx.execute("SELECT MAX(seq) FROM tasks WHERE run_id = ?", (run_id,)).fetchone()
+    return int(row[0] or 0) + 1
+
+
+def _write_task(tx: sqlite3.Connection, run_id: str, record: TaskRecord, seq: int) -> TaskRecord:
+    """Create (version 0) or update (versioned) one task record inside `tx`."""
+    stored = dataclasses.replace(record, version=record.version + 1)
+    if record.version == 0:
+        tx.execute(
+            "INSERT INTO tasks (run_id, task_id, version, record, seq) VALUES (?, ?, ?, ?, ?)",
+            (run_id, record.task_id, stored.version, encode(stored), seq),
+        )
+        return stored
+    changed = tx.execute(
+        "UPDATE tasks SET version = ?, record = ?, seq = ? WHERE run_id = ? AND task_id = ? AND version = ?",
+        (stored.version, encode(stored), seq, run_id, record.task_id, record.version),
+    ).rowcount
+    if not changed:
+        raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} changed concurrently")
+    return stored
 
 
 def _move_slot(tx: sqlite3.Connection, recurring_run_id: str, delta: int, limit: int | None = None) -> bool:
@@ -188,25 +212,38 @@ class EmbeddedRunStore:
         records = [decode(TaskRecord, record, version=version) for record, version in rows]
         return {record.task_id: record for record in records}
 
+    def load_task_changes(self, run_id: str, after: int) -> TaskChanges:
+        """Exact: writers are serialised, and each takes the run's next sequence number inside its
+        transaction, so sequence order is commit order."""
+        with self._db.read() as connection:
+            rows = connection.execute(
+                "SELECT record, version, seq FROM tasks WHERE run_id = ? AND seq > ?",
+                (run_id, after if after > 0 else -1),  # records of an earlier release carry seq 0
+            ).fetchall()
+        records = {}
+        sequence = after
+        for record, version, seq in rows:
+            decoded = decode(TaskRecord, record, version=version)
+            records[decoded.task_id] = decoded
+            sequence = max(sequence, seq)
+        return TaskChanges(records, sequence, complete=after == 0)
+
     def save_task(self, run_id: str, record: TaskRecord) -> TaskRecord:
-        stored = dataclasses.replace(record, version=record.version + 1)
+        return self.save_tasks(run_id, [record])[0]
+
+    def save_tasks(self, run_id: str, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """One transaction (one fsync) for all of them."""
+        saved: list[TaskRecord] = []
+        record = records[0] if records else None
         try:
             with self._db.write() as tx:
-                if record.version == 0:
-                    tx.execute(
-                        "INSERT INTO tasks (run_id, task_id, version, record) VALUES (?, ?, ?, ?)",
-                        (run_id, record.task_id, stored.version, encode(stored)),
-                    )
-                    return stored
-                changed = tx.execute(
-                    "UPDATE tasks SET version = ?, record = ? WHERE run_id = ? AND task_id = ? AND version = ?",
-                    (stored.version, encode(stored), run_id, record.task_id, record.version),
-                ).rowcount
-                if not changed:
-                    raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} changed concurrently")
+                seq = _next_task_sequence(tx, run_id)
+                for record in records:
+                    saved.append(_write_task(tx, run_id, record, seq))
         except sqlite3.IntegrityError as exc:
-            raise ConcurrentUpdate(f"task {record.task_id} of run {run_id} exists already") from exc
-        return stored
+            task_id = record.task_id if record else ""
+            raise ConcurrentUpdate(f"task {task_id} of run {run_id} exists already") from exc
+        return saved
 
     # ------------------------------------------------------------------ cache
 
