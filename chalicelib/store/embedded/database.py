@@ -73,26 +73,6 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, created_at);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_active ON runs (created_at) WHERE active = 1;
-"""
-
-# The run list pages (`page_runs`): per scope (namespace or experiment), unfiltered or by state, storage state or
-# both,
-# in (created_at, run_id) order, over the listed runs only. Applied after `_add_missing_columns` so that a
-# database made before these columns existed gets them first.
-RUN_PAGE_INDEXES = """
-CREATE INDEX IF NOT EXISTS runs_page_ns ON runs (namespace, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_ns_state ON runs (namespace, state, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_ns_storage
-    ON runs (namespace, storage_state, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_ns_storage_state
-    ON runs (namespace, storage_state, state, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_exp ON runs (experiment_id, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_exp_state
-    ON runs (experiment_id, state, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_exp_storage
-    ON runs (experiment_id, storage_state, created_at, run_id) WHERE listed = 1;
-CREATE INDEX IF NOT EXISTS runs_page_exp_storage_state
-    ON runs (experiment_id, storage_state, state, created_at, run_id) WHERE listed = 1;
 
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL,
@@ -139,6 +119,28 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at TEXT NOT NULL,
     record TEXT NOT NULL
 );
+
+"""
+
+# The run list pages (`page_runs`): per scope (namespace or experiment), unfiltered or by state, storage state or
+# both,
+# in (created_at, run_id) order, over the listed runs only. Applied after `_add_missing_columns` so that a
+# database made before these columns existed gets them first.
+RUN_PAGE_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_page_ns ON runs (namespace, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_state ON runs (namespace, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_storage
+    ON runs (namespace, storage_state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_ns_storage_state
+    ON runs (namespace, storage_state, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp ON runs (experiment_id, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_state
+    ON runs (experiment_id, state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_storage
+    ON runs (experiment_id, storage_state, created_at, run_id) WHERE listed = 1;
+CREATE INDEX IF NOT EXISTS runs_page_exp_storage_state
+    ON runs (experiment_id, storage_state, state, created_at, run_id) WHERE listed = 1;
+
 """
 
 
