@@ -17,14 +17,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from chalicelib.executors.k8s.resources import ResourceSpecError, container_resources
 from chalicelib.executors.local_admission import parse_quantity
-from chalicelib.spec import PipelinePackage
-from chalicelib.spec.package import PackageFormat
+
+if TYPE_CHECKING:  # chalicelib.spec imports kfp: Settings (which holds a PodPolicy) stays light without it
+    from chalicelib.spec import PipelinePackage
 
 HOST_NAMESPACE_FIELDS = ("hostNetwork", "hostPID", "hostIPC")
 _TRUE = ("1", "true", "yes")
@@ -95,6 +96,8 @@ class _Container:
 
 def check_pod_policy(package: PipelinePackage, policy: PodPolicy) -> None:
     """Raise PolicyViolation for the first task of `package` that breaks `policy`."""
+    from chalicelib.spec.package import PackageFormat
+
     if package.format == PackageFormat.ARGO:
         containers, pods = _argo_parts(package.pipeline_spec)
     else:

@@ -17,16 +17,19 @@ from chalicelib.spec import PipelinePackage
 from chalicelib.spec.package import PackageFormat
 from chalicelib.store.errors import NotFound
 
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def check_name(limits: Limits, what: str, name: str) -> None:
-    """A display name: at most `max_name_length` characters, no control characters, no `/` or `\\`, no
-    leading or trailing whitespace."""
+    """A display name: at most `max_name_length` characters, no control characters (nor line separators or
+    bidirectional overrides, which disguise a name), no `/` or `\\`, no leading or trailing whitespace."""
     if len(name) > limits.max_name_length:
         raise InvalidRequest(
             f"{what} is {len(name)} characters long; the limit is {limits.max_name_length} (KFPS_MAX_NAME_LENGTH)"
         )
     for character in name:
-        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp"):
+        if unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in BIDI_CONTROLS:
             raise InvalidRequest(f"{what} {name!r} contains the control character {character!r}")
     if "/" in name or "\\" in name:
         raise InvalidRequest(f"{what} {name!r} must not contain '/' or '\\'")

@@ -104,6 +104,8 @@ def test_a_spec_with_too_many_tasks_is_refused(api, app_runtime, experiment, lim
         ("a\nb", "control character"),
         ("../etc", "must not contain '/'"),
         ("a\\b", "must not contain '/'"),
+        ("report\u202etxt.exe", "control character"),
+        ("a\u2028b", "control character"),
     ],
 )
 def test_bad_names_are_refused_everywhere(api, app_runtime, experiment, name: str, problem: str) -> None:
@@ -114,6 +116,15 @@ def test_bad_names_are_refused_everywhere(api, app_runtime, experiment, name: st
         ("/pipelines", {"display_name": name}),
     ):
         assert problem in _refused(api, app_runtime, experiment, path, body), path
+
+
+def test_names_in_any_script_with_joiners_are_accepted(api, unique) -> None:
+    for name in (
+        f"\U0001f469\u200d\U0001f4bb {unique}",
+        f"\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 {unique}",
+    ):
+        status, body = api.post("/experiments", {"display_name": name})
+        assert status == 200, body
 
 
 def test_a_name_with_surrounding_whitespace_is_refused_for_pipelines(api, app_runtime, experiment) -> None:

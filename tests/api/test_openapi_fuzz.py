@@ -2,7 +2,9 @@
 on the local stack: no 5xx, no response that breaks the description, JSON content types; then a real kfp.Client
 still creates an experiment, uploads a pipeline and runs it to SUCCEEDED.
 
-Bounded: EXAMPLES generated cases per operation (~40 operations), no Hypothesis deadline, no example database.
+Bounded: EXAMPLES generated cases per operation (40 operations) after schemathesis' examples and coverage phases
+(the coverage phase also sends methods no route defines, e.g. TRACE, which must be a 405), no Hypothesis deadline,
+no example database; a 180 s timeout per operation.
 
 Checks used: not_a_server_error, status_code_conformance (KFP documents `default: rpcStatus` for errors, so it
 fails only on a code outside the description), content_type_conformance, response_schema_conformance.
