@@ -22,6 +22,7 @@ DYNAMODB_STORE = "dynamodb"
 EMBEDDED_STORE = "embedded"
 STORES = (DYNAMODB_STORE, EMBEDDED_STORE)
 NAMESPACE_PLACEHOLDER = "{namespace}"
+LOCAL_STAGE = "local"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Settings:
     scheduler_role: str = ""
     schedule_group: str = "default"
     # The deployment stage (`KFPS_STAGE`): the `stage` dimension of every metric.
-    stage: str = "local"
+    stage: str = LOCAL_STAGE
     # CloudWatch namespace of the EMF metrics (`POWERTOOLS_METRICS_NAMESPACE`); empty = metrics off (the local
     # stack, tests that do not look at them).
     metrics_namespace: str = ""
@@ -148,6 +149,11 @@ class Settings:
         if requested:
             return requested
         return self.profile_service_account if self.pod_namespace_template and kfp_namespace else ""
+
+    @property
+    def is_local_stage(self) -> bool:
+        """The local stack (`kfps up`, tests), not a deployed stage."""
+        return self.stage == LOCAL_STAGE
 
     @property
     def region(self) -> str:

@@ -138,7 +138,7 @@ def _package_from_version_body(
         from chalicelib.api.package_urls import fetch_package
 
         limit = current.settings.limits.max_upload_bytes
-        data = fetch_package(url, limit, current.store.objects)
+        data = fetch_package(url, limit, current.store.objects, private_hosts=current.settings.is_local_stage)
         return load_package(data, url.rsplit("/", 1)[-1], limit), data
     raise InvalidArgument(f"{what} needs pipeline_spec or package_url.pipeline_url")
 

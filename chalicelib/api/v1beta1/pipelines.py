@@ -117,7 +117,7 @@ def _package_from_url(
     if not url:
         raise InvalidArgument(f"{what}.{key}.pipeline_url is required")
     limit = current.settings.limits.max_upload_bytes
-    data = fetch_package(url, limit, current.store.objects)
+    data = fetch_package(url, limit, current.store.objects, private_hosts=current.settings.is_local_stage)
     return load_package(data, url.rsplit("/", 1)[-1], limit), data
 
 
