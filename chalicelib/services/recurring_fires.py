@@ -25,6 +25,8 @@ from chalicelib.observability import metric_names
 from chalicelib.observability.logs import logger
 from chalicelib.observability.outcomes import OutcomeLine, log_outcome
 from chalicelib.runtime import Runtime
+from chalicelib.services.admission import check_active_runs
+from chalicelib.services.errors import QuotaExceeded
 from chalicelib.services.pipelines import version_package
 from chalicelib.services.runs import RunRequest, submit_run
 from chalicelib.spec import PipelinePackage, SpecError, spec_from_struct
@@ -160,6 +162,12 @@ def _submit(
         run_id=run_id,
     )
     limit = max(1, int(recurring_run.max_concurrency or 1))
+    try:
+        check_active_runs(runtime, recurring_run.namespace)
+    except QuotaExceeded as exc:  # the namespace's active-run quota: skipped like max_concurrency
+        message = f"fire at {format_time(scheduled_time)} skipped at {format_time(now)}: {exc}"
+        outcome = FireOutcome(FireResult.SKIPPED, recurring_run_id, scheduled_time, message=message)
+        return outcome, {"code": _RESOURCE_EXHAUSTED, "message": message}
     try:
         submit_run(runtime, request, max_concurrency=limit)
     except AlreadyExists:

@@ -118,6 +118,32 @@ def test_fire_while_max_concurrency_runs_are_active_is_skipped_and_recorded(
         app_client.call("DELETE", f"/recurringruns/{rid}")
 
 
+def test_fire_over_the_namespaces_active_run_quota_is_skipped_and_recorded(
+    app_client: AppClient, unique: str, app_runtime
+) -> None:
+    rid = app_client.create_recurring_run(unique, max_concurrency=10)["recurring_run_id"]
+    namespace = recurring_store().get_recurring_run(rid).namespace
+    active = sum(
+        run_store().get_run(run_id).namespace == namespace for run_id in run_store().active_run_ids()
+    )
+    limits = dataclasses.replace(app_runtime.settings.limits, max_active_runs_per_namespace=active + 1)
+    runtime.install(
+        dataclasses.replace(app_runtime, settings=dataclasses.replace(app_runtime.settings, limits=limits))
+    )
+    try:
+        assert fire(app_client, rid, T1)["result"] == "created"
+
+        assert fire(app_client, rid, T2)["result"] == "skipped"
+
+        assert run_ids_of(rid) == {scheduled_run_id(rid, T1)}
+        _, shown = app_client.call("GET", f"/recurringruns/{rid}")
+        assert f"the quota is {active + 1}" in shown["error"]["message"]
+    finally:
+        runtime.install(app_runtime)
+        finish(scheduled_run_id(rid, T1))
+        app_client.call("DELETE", f"/recurringruns/{rid}")
+
+
 def test_fires_of_a_disabled_or_deleted_recurring_run_create_nothing(
     app_client: AppClient, unique: str
 ) -> None:
