@@ -236,11 +236,22 @@ def _too_large_response() -> dict[str, Any]:
     return {"StatusCode": 413, "ResponseTemplates": {"application/json": body}}
 
 
+def _no_route_response() -> dict[str, Any]:
+    """API Gateway's own answer to a method or path the API does not define (its default is a 403 "Missing
+    Authentication Token" whose text can echo the Authorization header): a JSON 404 that echoes nothing."""
+    message = "no route of this API matches the request's method and path"
+    body = json.dumps({"error_message": message, "error_details": message})
+    return {"StatusCode": 404, "ResponseTemplates": {"application/json": body}}
+
+
 def _api_override(tags: dict[str, str]) -> dict[str, Any]:
     return {
         "Properties": {
             "Name": parts.ref("AWS::StackName"),
-            "GatewayResponses": {"REQUEST_TOO_LARGE": _too_large_response()},
+            "GatewayResponses": {
+                "REQUEST_TOO_LARGE": _too_large_response(),
+                "MISSING_AUTHENTICATION_TOKEN": _no_route_response(),
+            },
             "MethodSettings": [
                 {
                     "ResourcePath": "/*",

@@ -292,6 +292,13 @@ def test_api_gateway_answers_an_oversize_body_with_413_naming_the_upload_route(t
     assert "POST /apis/v2beta1/pipelines/uploads" in body["error_message"]
 
 
+def test_api_gateway_answers_an_unknown_method_or_path_with_a_json_404(translated) -> None:
+    api = translated["dev"]["Resources"]["RestAPI"]["Properties"]["Body"]
+    response = api["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert response["statusCode"] == "404"
+    assert "no route" in json.loads(response["responseTemplates"]["application/json"])["error_message"]
+
+
 def test_every_function_gets_its_log_level_metrics_namespace_and_stage(dry_runs) -> None:
     """Logs and metrics are configured per stage through each function's environment."""
     template = json.loads((dry_runs["dev"][1] / "sam.json").read_text())
