@@ -41,11 +41,12 @@ def default_experiment_id(runtime: Runtime, namespace: str) -> str:
 
 
 def experiment_and_namespace(runtime: Runtime, experiment_id: str, namespace: str) -> tuple[str, str]:
-    """Where a new run or recurring run goes: the given experiment (and its namespace; NotFound), else the
-    "Default" experiment of `namespace`."""
+    """Where a new run or recurring run goes: the given experiment (and its namespace; NotFound), else ("",
+    `namespace`): the namespace's "Default" experiment, which `submit_run` / `create_recurring_run` find or
+    create only once the request passed every check (a refused request writes nothing)."""
     if experiment_id:
         return experiment_id, runtime.store.catalog.get_experiment(experiment_id).namespace
-    return default_experiment_id(runtime, namespace), namespace
+    return "", namespace
 
 
 def delete_experiment(runtime: Runtime, experiment_id: str) -> None:

@@ -46,6 +46,13 @@ def create_recurring_run(runtime: Runtime, request: RecurringRunRequest) -> Recu
     admission.check_name(limits, "recurring_run.display_name", request.display_name)
     admission.check_parameters(limits, request.parameters)
     admission.check_package(runtime, request.package)
+    if not request.experiment_id:
+        # services.experiments imports this module: import on use.
+        from chalicelib.services.experiments import default_experiment_id
+
+        request = dataclasses.replace(
+            request, experiment_id=default_experiment_id(runtime, request.namespace)
+        )
     recurring_run_id = new_id()
     spec_key = ""
     if not request.pipeline_id:

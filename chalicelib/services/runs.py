@@ -51,6 +51,13 @@ def submit_run(runtime: Runtime, request: RunRequest, max_concurrency: int | Non
     store = runtime.store
     if not request.recurring_run_id:  # a fire was admitted with its recurring run
         admit_run(runtime, request)
+    if not request.experiment_id:
+        # services.experiments imports the recurring-run services, which import this module: import on use.
+        from chalicelib.services.experiments import default_experiment_id
+
+        request = dataclasses.replace(
+            request, experiment_id=default_experiment_id(runtime, request.namespace)
+        )
     run_id = request.run_id or new_id()
     created_at = now_text()
     spec_key = run_spec_key(run_id)

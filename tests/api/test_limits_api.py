@@ -277,3 +277,24 @@ def test_a_package_url_error_shows_no_credentials(api, url) -> None:
     for secret in ("AKIASECRETKEYID", "deadbeefsig", "hunter2pass", "SESSIONTOKENSECRET"):
         assert secret not in text
     assert "REDACTED" in text
+
+
+def test_a_refused_run_or_recurring_run_without_an_experiment_creates_no_default_experiment(
+    api, unique
+) -> None:
+    namespace = f"fresh-{unique}"
+    for path, body in (
+        (
+            "/recurringruns",
+            {
+                "display_name": "rr\u202e",
+                "pipeline_spec": SPEC,
+                "namespace": namespace,
+                "trigger": {"cron_schedule": {"cron": "0 0 * * * *"}},
+            },
+        ),
+    ):
+        got, error = api.post(path, body)
+        assert got == 400 and "control character" in error["message"], error
+        listed = api.get(f"/experiments?namespace={namespace}")[1]
+        assert not listed.get("experiments"), (path, listed)
