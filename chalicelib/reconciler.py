@@ -595,7 +595,7 @@ class Reconciler:
 
     def _after_attempts(self, run_id: str, ended: list[tuple[str, int, bool]]) -> None:
         for task_id, attempt, log_wanted in ended:
-            if log_wanted:
+            if log_wanted and not self.executor.keeps_final_logs:
                 self._store_log(run_id, task_id, attempt)
             self.executor.cleanup(run_id, task_id, attempt)
             self._launch_documents.pop((run_id, task_id, attempt), None)

@@ -154,6 +154,8 @@ class LocalExecutor:
     prewarm: start a fork server and fork lightweight Python steps' launchers from it.
     """
 
+    keeps_final_logs = False  # the reconciler copies the attempt's log file into the store
+
     def __init__(
         self,
         data_dir: Path,

@@ -58,6 +58,10 @@ class LaunchRefused(ValueError):
 
 
 class Executor(Protocol):
+    # True when `cleanup` itself keeps the attempt's final log under `object_keys.log_key` (the Kubernetes
+    # executor copies the pod's log before deleting the pod); else the reconciler stores `logs()` there.
+    keeps_final_logs: bool
+
     def launch(self, attempt: AttemptLaunch) -> str:
         """Start the attempt unless it already exists; return its process/pod name. Raises LaunchRefused
         when the attempt cannot be started as specified."""

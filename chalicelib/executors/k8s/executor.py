@@ -77,6 +77,8 @@ class KubernetesExecutor:
     now: the clock, returning an aware datetime (grace times are measured with it).
     """
 
+    keeps_final_logs = True  # cleanup copies the pod's log to S3 before deleting the pod
+
     def __init__(
         self,
         settings: KubernetesSettings,
