@@ -294,7 +294,7 @@ def _updated_names(
     if not name or not display_name:
         raise InvalidArgument(f"{what}.name and {what}.display_name cannot be empty")
     limits = runtime.current().settings.limits
-    check_name(limits, f"{what}.name", name)
+    check_name(limits, f"{what}.name", name, looked_up_by_path=True)
     check_name(limits, f"{what}.display_name", display_name)
     return name, display_name
 

@@ -21,9 +21,11 @@ from chalicelib.store.errors import NotFound
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def check_name(limits: Limits, what: str, name: str) -> None:
-    """A display name: at most `max_name_length` characters, no control characters (nor line separators or
-    bidirectional overrides, which disguise a name), no `/` or `\\`, no leading or trailing whitespace."""
+def check_name(limits: Limits, what: str, name: str, looked_up_by_path: bool = False) -> None:
+    """A name: at most `max_name_length` characters, no control characters (nor line separators or
+    bidirectional overrides, which disguise a name), no leading or trailing whitespace; with
+    `looked_up_by_path` (a pipeline's or version's `name`, which routes take as a path segment) no `/` or `\\`.
+    Display names of runs and experiments may hold `/` (kfp.Client and KFP's UI allow it)."""
     if len(name) > limits.max_name_length:
         raise InvalidRequest(
             f"{what} is {len(name)} characters long; the limit is {limits.max_name_length} (KFPS_MAX_NAME_LENGTH)"
@@ -31,7 +33,7 @@ def check_name(limits: Limits, what: str, name: str) -> None:
     for character in name:
         if unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in BIDI_CONTROLS:
             raise InvalidRequest(f"{what} {name!r} contains the control character {character!r}")
-    if "/" in name or "\\" in name:
+    if looked_up_by_path and ("/" in name or "\\" in name):
         raise InvalidRequest(f"{what} {name!r} must not contain '/' or '\\'")
     if name != name.strip():
         raise InvalidRequest(f"{what} {name!r} must not start or end with whitespace")

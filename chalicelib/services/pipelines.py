@@ -54,7 +54,7 @@ def create_pipeline(
 
 
 def _check_pipeline_names(runtime: Runtime, name: str, display_name: str) -> None:
-    check_name(runtime.settings.limits, "pipeline.name", name)
+    check_name(runtime.settings.limits, "pipeline.name", name, looked_up_by_path=True)
     if display_name:
         check_name(runtime.settings.limits, "pipeline.display_name", display_name)
 
@@ -111,7 +111,7 @@ def create_pipeline_with_version(
 
 def _stored_version(runtime: Runtime, pipeline: Pipeline, request: VersionRequest) -> PipelineVersion:
     """The version record for `request`, its package bytes and validated spec written to the objects first."""
-    check_name(runtime.settings.limits, "pipeline_version.name", request.name)
+    check_name(runtime.settings.limits, "pipeline_version.name", request.name, looked_up_by_path=True)
     if request.display_name:
         check_name(runtime.settings.limits, "pipeline_version.display_name", request.display_name)
     version_id = request.version_id or new_id()
