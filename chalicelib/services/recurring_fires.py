@@ -165,23 +165,26 @@ def _submit(
     try:
         check_active_runs(runtime, recurring_run.namespace)
     except QuotaExceeded as exc:  # the namespace's active-run quota: skipped like max_concurrency
-        message = f"fire at {format_time(scheduled_time)} skipped at {format_time(now)}: {exc}"
-        outcome = FireOutcome(FireResult.SKIPPED, recurring_run_id, scheduled_time, message=message)
-        return outcome, {"code": _RESOURCE_EXHAUSTED, "message": message}
+        return _skipped(recurring_run_id, scheduled_time, now, str(exc))
     try:
         submit_run(runtime, request, max_concurrency=limit)
     except AlreadyExists:
         return FireOutcome(FireResult.DUPLICATE, recurring_run_id, scheduled_time, run_id), None
     except LimitReached:
-        message = (
-            f"fire at {format_time(scheduled_time)} skipped at {format_time(now)}: {limit} run(s) still "
-            f"active, max_concurrency is {limit}"
-        )
-        outcome = FireOutcome(FireResult.SKIPPED, recurring_run_id, scheduled_time, message=message)
-        return outcome, {"code": _RESOURCE_EXHAUSTED, "message": message}
+        reason = f"{limit} run(s) still active, max_concurrency is {limit}"
+        return _skipped(recurring_run_id, scheduled_time, now, reason)
     except NotFound as exc:  # deleted between the read and the fire
         return FireOutcome(FireResult.GONE, recurring_run_id, scheduled_time, message=str(exc)), None
     return FireOutcome(FireResult.CREATED, recurring_run_id, scheduled_time, run_id), None
+
+
+def _skipped(
+    recurring_run_id: str, scheduled_time: datetime, now: datetime, reason: str
+) -> tuple[FireOutcome, dict[str, Any]]:
+    """A fire not started, and the error the recurring run shows for it."""
+    message = f"fire at {format_time(scheduled_time)} skipped at {format_time(now)}: {reason}"
+    outcome = FireOutcome(FireResult.SKIPPED, recurring_run_id, scheduled_time, message=message)
+    return outcome, {"code": _RESOURCE_EXHAUSTED, "message": message}
 
 
 def _package(runtime: Runtime, recurring_run: RecurringRun) -> PipelinePackage:

@@ -3,8 +3,6 @@ instance metadata endpoint, also not through a redirect); the local stack fetche
 
 from __future__ import annotations
 
-import http.server
-import threading
 import urllib.request
 from collections.abc import Iterator
 
@@ -13,27 +11,15 @@ import pytest
 from chalicelib.api.errors import InvalidArgument
 from chalicelib.api.package_urls import _CheckedRedirects, check_public_host, fetch_package
 from chalicelib.settings import Settings
+from tests.support.loopback_http import serving
 
 PACKAGE = b"pipelineInfo: {name: x}\n"
 
 
 @pytest.fixture
 def loopback_url() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(PACKAGE)))
-            self.end_headers()
-            self.wfile.write(PACKAGE)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/p.yaml"
-    server.shutdown()
-    server.server_close()
+    with serving(lambda: PACKAGE, "/p.yaml") as served:
+        yield served.url
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from chalicelib.store import object_keys
+
 MANAGED_BY = "kfp-serverless"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_RUN_ID = "kfp-serverless.io/run-id"
@@ -101,8 +103,9 @@ def attempt_of_result_key(key: str) -> tuple[str, str, int] | None:
 
 
 def log_key(run_id: str, task_id: str, attempt: int) -> str:
-    """S3 key the pod log is copied to before the pod is deleted."""
-    return f"logs/{run_id}/{task_id}/{attempt}.log"
+    """S3 key the pod log is copied to before the pod is deleted: the store's final-log key, which the API
+    reads (`Executor.keeps_final_logs`)."""
+    return object_keys.log_key(run_id, task_id, attempt)
 
 
 def run_pvc_prefix(run_id: str) -> str:
